@@ -32,6 +32,10 @@ const (
 	// LimitMaxSegSize is the largest segment size k: a node of size k spans
 	// 16^k pages.
 	LimitMaxSegSize Limit = 13
+	// LimitBankDepth is how deep sub-banks may nest below the prime bank.
+	LimitBankDepth Limit = 64
+	// LimitMeterDepth is how deep meters may nest below the prime meter.
+	LimitMeterDepth Limit = 64
 )
 
 // RC is a return code: the order code of a reply. Zero is success. Every
@@ -68,8 +72,14 @@ const (
 	// RCWrongBank means the object was not bought from this bank or one of
 	// its sub-banks.
 	RCWrongBank RC = -10
-	// RCRange means a slot, key register or register index is out of range.
+	// RCRange means a slot, key register or register index is out of
+	// range, or a bank or meter would nest deeper than its limit.
 	RCRange RC = -11
+	// RCWouldWait is returned only to native code calling a key inside its
+	// event: the invocation cannot be answered at once (a domain homed in
+	// another cluster or running on a core, or a gate key) and must be the
+	// handler's final invocation instead.
+	RCWouldWait RC = -12
 )
 
 // Inv is an invocation type.

@@ -15,6 +15,10 @@
 #define KF_LIMIT_PAGE_SIZE 4096L
 /* LimitMaxSegSize is the largest segment size k: a node of size k spans 16^k pages. */
 #define KF_LIMIT_MAX_SEG_SIZE 13L
+/* LimitBankDepth is how deep sub-banks may nest below the prime bank. */
+#define KF_LIMIT_BANK_DEPTH 64L
+/* LimitMeterDepth is how deep meters may nest below the prime meter. */
+#define KF_LIMIT_METER_DEPTH 64L
 
 /* RCOk means the operation was done. */
 #define KF_RC_OK 0L
@@ -38,8 +42,10 @@
 #define KF_RC_CALLEE_DESTROYED (-9L)
 /* RCWrongBank means the object was not bought from this bank or one of its sub-banks. */
 #define KF_RC_WRONG_BANK (-10L)
-/* RCRange means a slot, key register or register index is out of range. */
+/* RCRange means a slot, key register or register index is out of range, or a bank or meter would nest deeper than its limit. */
 #define KF_RC_RANGE (-11L)
+/* RCWouldWait is returned only to native code calling a key inside its event: the invocation cannot be answered at once (a domain homed in another cluster or running on a core, or a gate key) and must be the handler's final invocation instead. */
+#define KF_RC_WOULD_WAIT (-12L)
 
 /* InvCall sends and waits for the reply; a resume key to the invoker goes in the fourth key position of the message. */
 #define KF_INV_CALL 0L

@@ -1,0 +1,362 @@
+package kernel
+
+import (
+	"container/heap"
+	"sync"
+	"sync/atomic"
+
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// Cluster is a group of cores of one CPU kind sharing one ready queue: an
+// SMP island. Its domains are homed here; only its cores change their
+// scheduling state.
+type Cluster struct {
+	m     *Machine
+	index int
+	kind  abi.Kind
+	cores []*Core
+
+	// mu guards the ready queue, the stall queues, grace list and timers,
+	// and the fields of every domain homed here. With one core there is
+	// nobody to exclude and lock is a no-op.
+	mu     sync.Mutex
+	shared bool
+
+	readyHead, readyTail *Domain // (mu) linked through qprev/qnext
+	nready               int     // (mu)
+	graceHead            *Domain // (mu) linked through qnext
+	timers               timerHeap
+	zombies              []*Domain // (mu) killed domains whose outbox is still away
+
+	inbox inbox     // messages from other clusters
+	reap  reapStack // killed domains to reap
+
+	idle  atomic.Int32 // number of cores sleeping
+	homed atomic.Int64 // domains given this home by clusterFor (a balance hint)
+}
+
+// hasGrace reports whether replies wait for a grace period here.
+func (cl *Cluster) hasGrace() bool {
+	cl.lock()
+	defer cl.unlock()
+	return cl.graceHead != nil
+}
+
+func (cl *Cluster) lock() {
+	if cl.shared {
+		cl.mu.Lock()
+	}
+}
+
+func (cl *Cluster) unlock() {
+	if cl.shared {
+		cl.mu.Unlock()
+	}
+}
+
+// makeReady puts d at the tail of its cluster's ready queue.
+func (c *Core) makeReady(d *Domain) {
+	c.cl.lock()
+	c.makeReadyLocked(d)
+	c.cl.unlock()
+}
+
+func (c *Core) makeReadyLocked(d *Domain) { d.home.Load().pushReady(d) }
+
+func (cl *Cluster) pushReady(d *Domain) {
+	d.state = dsReady
+	d.executing = nil
+	d.qnext, d.qprev = nil, cl.readyTail
+	if cl.readyTail != nil {
+		cl.readyTail.qnext = d
+	} else {
+		cl.readyHead = d
+	}
+	cl.readyTail = d
+	cl.nready++
+	cl.kick()
+}
+
+// popReady takes the domain at the head of the ready queue. (mu)
+func (cl *Cluster) popReady() *Domain {
+	d := cl.readyHead
+	if d != nil {
+		cl.unlinkReady(d)
+	}
+	return d
+}
+
+func (cl *Cluster) unlinkReady(d *Domain) {
+	if d.qprev != nil {
+		d.qprev.qnext = d.qnext
+	} else {
+		cl.readyHead = d.qnext
+	}
+	if d.qnext != nil {
+		d.qnext.qprev = d.qprev
+	} else {
+		cl.readyTail = d.qprev
+	}
+	d.qprev, d.qnext = nil, nil
+	cl.nready--
+}
+
+// kick wakes a sleeping core of the cluster, if any.
+func (cl *Cluster) kick() {
+	if cl.idle.Load() == 0 {
+		return
+	}
+	for _, c := range cl.cores {
+		if c.sleeping.Load() {
+			c.notify()
+			return
+		}
+	}
+}
+
+// stall queues d, whose invocation of t's start key found t busy, in t's
+// stall queue: at the tail, or at the head if d is retrying after being
+// woken from it. (mu)
+func (cl *Cluster) stall(d, t *Domain) {
+	d.state = dsStalled
+	d.stalledOn = t
+	cl.stallLink(d, t, d.retry)
+	d.retry = false
+}
+
+func (cl *Cluster) stallLink(s, t *Domain, head bool) {
+	s.snext = nil
+	switch {
+	case t.stallHead == nil:
+		t.stallHead, t.stallTail = s, s
+	case head:
+		s.snext = t.stallHead
+		t.stallHead = s
+	default:
+		t.stallTail.snext = s
+		t.stallTail = s
+	}
+}
+
+func (cl *Cluster) stallPop(t *Domain) *Domain {
+	s := t.stallHead
+	if s != nil {
+		t.stallHead = s.snext
+		if t.stallHead == nil {
+			t.stallTail = nil
+		}
+		s.snext = nil
+	}
+	return s
+}
+
+func (cl *Cluster) stallUnlink(s, t *Domain) {
+	var prev *Domain
+	for x := t.stallHead; x != nil; prev, x = x, x.snext {
+		if x != s {
+			continue
+		}
+		if prev == nil {
+			t.stallHead = x.snext
+		} else {
+			prev.snext = x.snext
+		}
+		if t.stallTail == x {
+			t.stallTail = prev
+		}
+		x.snext = nil
+		return
+	}
+}
+
+// becomeAvailable makes d available and lets the first domain stalled on
+// it proceed.
+func (c *Core) becomeAvailable(d *Domain) {
+	c.cl.lock()
+	c.becomeAvailableLocked(d)
+	c.cl.unlock()
+}
+
+func (c *Core) becomeAvailableLocked(d *Domain) {
+	d.state = dsAvailable
+	d.executing = nil
+	cl := d.home.Load()
+	s := cl.stallPop(d)
+	if s == nil {
+		return
+	}
+	if s.home.Load() == cl {
+		// A local staller re-executes its invocation.
+		s.stalledOn = nil
+		s.retry = true
+		cl.pushReady(s)
+		return
+	}
+	// A remote staller's outbox is delivered now.
+	c.deliverOutbox(s, d)
+}
+
+// addGrace holds d's kernel reply until epoch e is safe. (mu taken)
+func (cl *Cluster) addGrace(d *Domain, e uint64) {
+	cl.lock()
+	d.state = dsGrace
+	d.graceEpoch = e
+	d.qnext = cl.graceHead
+	cl.graceHead = d
+	cl.m.stats.grace.Add(1)
+	cl.unlock()
+}
+
+// finishGrace delivers the held replies whose grace period has passed.
+func (c *Core) finishGrace() bool {
+	cl := c.cl
+	if cl.graceHead == nil {
+		return false
+	}
+	safe := c.m.epochs.safe()
+	did := false
+	cl.lock()
+	var prev *Domain
+	for d := cl.graceHead; d != nil; {
+		next := d.qnext
+		if d.graceEpoch <= safe {
+			if prev == nil {
+				cl.graceHead = next
+			} else {
+				prev.qnext = next
+			}
+			d.qnext = nil
+			cl.m.stats.grace.Add(-1)
+			if !d.pend.none {
+				kindOf(d.kind).deliver(c, d, d.pend.rc, nil, &d.pend.keys, int64(abi.EcallFromResume))
+			}
+			d.pend = pendingReply{}
+			cl.pushReady(d)
+			did = true
+		} else {
+			prev = d
+		}
+		d = next
+	}
+	cl.unlock()
+	return did
+}
+
+func (cl *Cluster) unlinkGrace(d *Domain) {
+	var prev *Domain
+	for x := cl.graceHead; x != nil; prev, x = x, x.qnext {
+		if x == d {
+			if prev == nil {
+				cl.graceHead = x.qnext
+			} else {
+				prev.qnext = x.qnext
+			}
+			x.qnext = nil
+			cl.m.stats.grace.Add(-1)
+			return
+		}
+	}
+}
+
+// addTimer makes d wait for the clock to reach t. (mu taken)
+func (cl *Cluster) addTimer(d *Domain, t int64) {
+	cl.lock()
+	d.state = dsWaiting
+	d.timerAt = t
+	d.timerGen = d.resumeGen.Add(1)
+	heap.Push(&cl.timers, d)
+	cl.m.stats.timers.Add(1)
+	cl.unlock()
+}
+
+// fireTimers delivers the clock's replies whose time has come.
+func (c *Core) fireTimers() bool {
+	cl := c.cl
+	if len(cl.timers) == 0 {
+		return false
+	}
+	now := c.m.now()
+	did := false
+	cl.lock()
+	for len(cl.timers) > 0 && cl.timers[0].timerAt <= now {
+		d := heap.Pop(&cl.timers).(*Domain)
+		cl.m.stats.timers.Add(-1)
+		if d.state == dsWaiting && d.resumeGen.Load() == d.timerGen {
+			d.endWait()
+			kindOf(d.kind).deliver(c, d, d.pend.rc, nil, &c.noKeys, int64(abi.EcallFromResume))
+			cl.pushReady(d)
+		}
+		did = true
+	}
+	cl.unlock()
+	return did
+}
+
+// nextTimer returns the earliest clock deadline in the cluster, or 0.
+func (cl *Cluster) nextTimer() int64 {
+	cl.lock()
+	defer cl.unlock()
+	if len(cl.timers) == 0 {
+		return 0
+	}
+	return cl.timers[0].timerAt
+}
+
+// removeTimer takes d out of the timer queue if it is there. (mu)
+func (cl *Cluster) removeTimer(d *Domain) {
+	if d.timerIdx >= 0 {
+		heap.Remove(&cl.timers, d.timerIdx)
+		cl.m.stats.timers.Add(-1)
+	}
+}
+
+// timerHeap orders domains waiting on the clock by deadline.
+type timerHeap []*Domain
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].timerAt < h[j].timerAt }
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].timerIdx, h[j].timerIdx = i, j
+}
+func (h *timerHeap) Push(x any) {
+	d := x.(*Domain)
+	d.timerIdx = len(*h)
+	*h = append(*h, d)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	d.timerIdx = -1
+	return d
+}
+
+// stopDomain stops d, which is homed in c's cluster and not executing on
+// another core, recording why. (mu)
+func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
+	cl := d.home.Load()
+	switch d.state {
+	case dsReady:
+		cl.unlinkReady(d)
+	case dsStalled:
+		cl.stallUnlink(d, d.stalledOn)
+		d.stalledOn = nil
+	case dsWaiting:
+		d.endWait()
+		cl.removeTimer(d)
+	case dsGrace:
+		cl.unlinkGrace(d)
+	case dsSending:
+		// The outbox is away; the domain stops when it comes back.
+		d.trap = why
+		d.out.stopOnReturn = true
+		return abi.RCOk
+	}
+	d.state = dsStopped
+	d.executing = nil
+	d.trap = why
+	return abi.RCOk
+}

@@ -1,0 +1,184 @@
+package kernel
+
+import (
+	"sync/atomic"
+
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// Core is one CPU driver: a loop that handles one event at a time and
+// keeps no stack between events. In parallel mode each core is a
+// goroutine; in deterministic mode one goroutine steps them all.
+//
+// Fields without a comment are touched only by the core's own goroutine.
+type Core struct {
+	m     *Machine
+	cl    *Cluster
+	index int // in Machine.cores
+
+	cur *Domain // the domain to run next here: the target of a direct switch
+
+	seen      atomic.Uint64 // epoch acknowledged, or quiescent; read by any core
+	seenLocal uint64
+	mapSeen   uint64
+	sleeping  atomic.Bool   // parked in idle; written by the core, read by wakers
+	preempt   atomic.Bool   // set by any core to cut the running domain's slice short
+	wake      chan struct{} // parallel mode: a send wakes the sleeping core
+
+	graceEpoch uint64 // the current invocation's reply waits for this epoch
+	lease      lease  // CPU time reserved from the running domain's meter chain
+	rv         rvCore // the rv64 kind's per-core caches
+
+	req     request
+	rep     reply
+	msgKeys [4]Key // keys of a message being delivered
+	noKeys  [4]Key // always zero: a message without keys
+	inv     invocation
+	trap    keeperTrap
+	nctx    Ctx
+	scratch [abi.LimitString]byte // reply strings
+	sendBuf [abi.LimitString]byte // strings copied out of guest memory
+	words   [64]uint64
+
+	stats coreStats
+}
+
+// coreStats counts what a core did. Written by the core; read by Stats
+// only when the machine is stopped.
+type coreStats struct {
+	events, invocations, kernelCalls, traps, retries, slices uint64
+	busyTicks, idleSpins, sleeps                               uint64
+}
+
+// step handles one event: pending kernel messages, then one domain run
+// until it invokes a key, traps or ends its slice. It reports whether
+// there was anything to do.
+func (c *Core) step() bool {
+	c.ack()
+	worked := c.housekeeping()
+	d := c.cur
+	c.cur = nil
+	if d == nil {
+		c.cl.lock()
+		d = c.cl.popReady()
+		if d != nil {
+			d.state = dsExecuting
+		}
+		c.cl.unlock()
+		if d == nil {
+			return worked
+		}
+	}
+	c.execute(d)
+	return true
+}
+
+// housekeeping handles messages and timeouts that arrived for the cluster.
+func (c *Core) housekeeping() bool {
+	cl := c.cl
+	st := &c.m.stats
+	if cl.inbox.n.Load() == 0 && cl.reap.empty() && st.grace.Load() == 0 && st.timers.Load() == 0 && st.zombies.Load() == 0 {
+		return false
+	}
+	w := c.drainInbox()
+	w = c.drainReap() || w
+	w = c.finishGrace() || w
+	w = c.fireTimers() || w
+	return w
+}
+
+// execute runs d, which this core owns, and handles what stopped it.
+func (c *Core) execute(d *Domain) {
+	c.stats.events++
+	d.events++
+	d.executing = c
+	d.state = dsExecuting
+	if d.dead() {
+		c.finishEvent(d)
+		return
+	}
+	if d.pendingTrap {
+		d.pendingTrap = false
+		c.raiseTrap(d, &keeperTrap{info: d.trap})
+		c.finishEvent(d)
+		return
+	}
+	c.graceEpoch = 0
+	ev := kindOf(d.kind).run(c, d)
+	if g := c.graceEpoch; g != 0 && ev == evInvoke {
+		// A native program's calls changed mappings: its final invocation
+		// waits for the grace period.
+		c.graceEpoch = 0
+		kindOf(d.kind).rewind(d)
+		d.pend = pendingReply{none: true}
+		c.cl.addGrace(d, g)
+		c.finishEvent(d)
+		return
+	}
+	switch ev {
+	case evInvoke:
+		c.stats.invocations++
+		c.trace(d, "invoke", c.inv.order)
+		c.invoke(d, &c.inv)
+	case evTrap:
+		c.trace(d, "trap", int64(c.trap.info.code))
+		c.raiseTrap(d, &c.trap)
+	case evSlice:
+		c.stats.slices++
+		c.trace(d, "slice", 0)
+		c.makeReady(d)
+	}
+	c.finishEvent(d)
+}
+
+// finishEvent lets d go if it no longer runs here: operations deferred
+// until it stopped executing are done, and a killed domain is reaped.
+func (c *Core) finishEvent(d *Domain) {
+	cont := c.cur == d
+	if cont && d.deferred == nil && !c.preempt.Load() && !d.killed.Load() {
+		// d runs on here. (A domain whose bank was destroyed is killed
+		// before the destroyer's grace period begins; execute checks.)
+		return
+	}
+	cl := c.cl
+	cl.lock()
+	if cont {
+		c.cur = nil
+		c.preempt.Store(false)
+		if !d.dead() {
+			cl.pushReady(d)
+		}
+	}
+	if d.state == dsExecuting {
+		d.state = dsStopped // killed while running
+	}
+	d.executing = nil
+	c.runDeferred(d)
+	if d.dead() {
+		c.m.killDomain(d) // queued for reaping once; a no-op if it was
+		if d.reapPending {
+			c.reapLocked(d)
+		}
+	}
+	cl.unlock()
+}
+
+// flushCaches drops per-core caches after a mapping was removed.
+func (c *Core) flushCaches() {
+	if g := c.m.epochs.mapGen.Load(); g != c.mapSeen {
+		c.mapSeen = g
+		for _, k := range kinds {
+			if k != nil {
+				k.flush(c)
+			}
+		}
+	}
+}
+
+// notify wakes the core if it sleeps.
+func (c *Core) notify() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}

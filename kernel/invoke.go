@@ -1,0 +1,269 @@
+package kernel
+
+import (
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// invocation is a domain's invocation of one of its keys, decoded from its
+// CPU kind's calling convention (an rv64 ecall, a native action).
+type invocation struct {
+	typ   abi.Inv
+	key   Key // the key invoked, as it was in the key register
+	order int64
+	data  []byte // the string: a view the CPU kind provides
+	keys  [4]Key // the keys sent
+	recv  recvArea
+}
+
+// pendingReply is a kernel object's reply held back for a grace period or
+// a clock wait. Such replies carry no string.
+type pendingReply struct {
+	rc   int64
+	keys [4]Key
+	none bool // nothing to deliver: a native program's final invocation waits
+}
+
+// invoke performs inv for d, which is executing on c. On return d has a
+// new state: still executing (c.cur is set to continue it), or waiting,
+// available, stalled or sending. c may have a new domain to run in c.cur.
+func (c *Core) invoke(d *Domain, inv *invocation) {
+	k := inv.key.live()
+	if inv.typ != abi.InvFork {
+		d.recv = inv.recv
+	}
+	switch k.kt {
+	case ktStart:
+		c.invokeStart(d, k, inv)
+	case ktResume, ktRestart:
+		c.invokeResume(d, k, inv)
+	case ktReturner:
+		c.invokeReturner(d, inv)
+	default:
+		c.invokeKernel(d, k, inv)
+	}
+}
+
+// invokeKernel handles keys that answer inside the invoker's event: kernel
+// objects, devices and data keys.
+func (c *Core) invokeKernel(d *Domain, k Key, inv *invocation) {
+	m := c.m
+	req := &c.req
+	req.order, req.data, req.keys = inv.order, inv.data, inv.keys
+	rep := &c.rep
+	*rep = reply{}
+	c.graceEpoch = 0
+	m.perform(c, d, k, req, rep)
+	if rep.rc == int64(abi.RCWouldWait) && k.kt == ktDomain {
+		// The target is homed elsewhere or running on another core.
+		c.sendKernelOp(d, k, inv)
+		return
+	}
+	c.stats.kernelCalls++
+	if d.state != dsExecuting {
+		return // the invoker stopped itself
+	}
+	switch inv.typ {
+	case abi.InvCall:
+		switch {
+		case c.graceEpoch != 0:
+			d.pend = pendingReply{rc: rep.rc, keys: rep.keys}
+			c.cl.addGrace(d, c.graceEpoch)
+		case rep.timer != 0:
+			d.pend = pendingReply{rc: rep.rc}
+			c.cl.addTimer(d, rep.timer)
+		default:
+			kindOf(d.kind).deliver(c, d, rep.rc, rep.data, &rep.keys, int64(abi.EcallFromResume))
+			c.cur = d
+		}
+	case abi.InvReturn:
+		c.becomeAvailable(d)
+	case abi.InvFork:
+		kindOf(d.kind).setResult(d, int64(abi.RCOk))
+		c.cur = d
+	}
+}
+
+// perform runs one kernel object invocation. d is the invoker (nil for the
+// host), homed in c's cluster.
+func (m *Machine) perform(c *Core, d *Domain, k Key, req *request, rep *reply) {
+	switch k.kt {
+	case 0:
+		rep.rc = int64(k.val)
+	case ktPage:
+		m.invokePage(c, k, req, rep)
+	case ktNode, ktFetch, ktSense:
+		m.invokeNode(c, k, req, rep)
+	case ktSegment:
+		m.invokeSegment(k, req, rep)
+	case ktDomain:
+		t := k.hdr.domain()
+		op, rc := decodeDomainInvocation(req)
+		if rc != abi.RCOk {
+			rep.rc = int64(rc)
+			return
+		}
+		if c != m.host && t.home.Load() != c.cl {
+			rep.rc = int64(abi.RCWouldWait)
+			return
+		}
+		c.cl.lock()
+		if t.state == dsExecuting && t != d {
+			rep.rc = int64(abi.RCWouldWait)
+		} else {
+			m.performDomain(c, t, k, op, req, rep)
+		}
+		c.cl.unlock()
+	case ktBank:
+		m.invokeBank(c, k, req, rep)
+	case ktMeter:
+		m.invokeMeter(c, k, req, rep)
+	case ktConsole:
+		m.invokeConsole(req, rep)
+	case ktClock:
+		m.invokeClock(c, req, rep)
+	case ktDiscrim:
+		m.invokeDiscrim(c, req, rep)
+	case ktKeybits:
+		m.invokeKeybits(c, req, rep)
+	default:
+		rep.rc = int64(abi.RCUnknownOrder)
+	}
+}
+
+// invokeReturner sends the message to the fourth key, as the invoker's
+// invocation of that key. A CALL on the returner answers the invoker
+// itself, since the fourth key of a CALL is the invoker's resume key.
+func (c *Core) invokeReturner(d *Domain, inv *invocation) {
+	if inv.typ == abi.InvCall {
+		keys := &c.msgKeys
+		*keys = inv.keys
+		keys[3] = Key{}
+		kindOf(d.kind).deliver(c, d, inv.order, inv.data, keys, int64(abi.EcallFromResume))
+		c.cur = d
+		return
+	}
+	next := *inv
+	next.key = inv.keys[3]
+	next.keys[3] = Key{}
+	k := next.key.live()
+	switch k.kt {
+	case ktStart:
+		c.invokeStart(d, k, &next)
+	case ktResume, ktRestart:
+		c.invokeResume(d, k, &next)
+	default:
+		// The returner passes messages to gates only; anything else is
+		// dropped, as a reply to a non-resume key is.
+		c.invokeKernel(d, Key{}, &next)
+	}
+}
+
+// invokeStart sends to a start key: delivered if the target is available,
+// otherwise the invoker stalls in the target's FIFO stall queue.
+func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
+	t := k.hdr.domain()
+	if t.home.Load() != c.cl {
+		c.sendRemote(d, k, inv, mInvoke)
+		return
+	}
+	cl := c.cl
+	cl.lock()
+	if t.state != dsAvailable {
+		cl.stall(d, t)
+		cl.unlock()
+		return
+	}
+	keys := &c.msgKeys
+	*keys = inv.keys
+	if inv.typ == abi.InvCall {
+		keys[3] = d.beginWait(d.waitKind())
+	}
+	kindOf(t.kind).deliver(c, t, inv.order, inv.data, keys, int64(k.db))
+	c.switchTo(d, t, inv.typ)
+	cl.unlock()
+}
+
+// invokeResume sends to a resume or restart key: delivered if the waiting
+// domain still waits under the key's generation (exactly once), else
+// nothing is delivered.
+func (c *Core) invokeResume(d *Domain, k Key, inv *invocation) {
+	w := k.hdr.domain()
+	if w.home.Load() != c.cl {
+		c.sendRemote(d, k, inv, mReply)
+		return
+	}
+	cl := c.cl
+	cl.lock()
+	if w.state != dsWaiting || w.resumeGen.Load() != k.val {
+		cl.unlock()
+		// Stale: nothing delivered. A CALL on it behaves as DK(0).
+		c.invokeKernel(d, Key{}, inv)
+		return
+	}
+	keys := &c.msgKeys
+	*keys = inv.keys
+	if inv.typ == abi.InvCall {
+		keys[3] = d.beginWait(d.waitKind())
+	}
+	if !c.resumeWaiter(w, k, inv.order, inv.data, keys) {
+		// A keeper declined to restart a trapped domain: it went on to
+		// its domain keeper or stopped; the invoker carries on.
+		c.finishSender(d, inv.typ)
+		cl.unlock()
+		return
+	}
+	c.switchTo(d, w, inv.typ)
+	cl.unlock()
+}
+
+// resumeWaiter ends w's wait and delivers the message, unless w is a
+// trapped domain whose keeper answered with a nonzero order, which passes
+// the trap on. It reports whether w now runs. The cluster lock is held.
+func (c *Core) resumeWaiter(w *Domain, k Key, order int64, data []byte, keys *[4]Key) bool {
+	w.endWait()
+	if w.recv.discard {
+		w.recv.discard = false
+		if order != 0 {
+			c.declineTrap(w, order)
+			return false
+		}
+		w.trap = trapInfo{}
+		return true
+	}
+	kindOf(w.kind).deliver(c, w, order, data, keys, int64(abi.EcallFromResume))
+	return true
+}
+
+// switchTo completes a delivered invocation of type typ from d to t on c:
+// CALL and RETURN switch directly to t on this core; FORK keeps d running
+// and makes t ready. The cluster lock is held.
+func (c *Core) switchTo(d, t *Domain, typ abi.Inv) {
+	switch typ {
+	case abi.InvCall:
+		d.state = dsWaiting
+		c.cur = t
+	case abi.InvReturn:
+		c.becomeAvailableLocked(d)
+		c.cur = t
+	case abi.InvFork:
+		kindOf(d.kind).setResult(d, int64(abi.RCOk))
+		c.makeReadyLocked(t)
+		c.cur = d
+	}
+	t.state = dsExecuting
+}
+
+// finishSender sets d's state after its invocation went nowhere (its
+// message was dropped). The cluster lock is held.
+func (c *Core) finishSender(d *Domain, typ abi.Inv) {
+	switch typ {
+	case abi.InvCall:
+		kindOf(d.kind).deliver(c, d, 0, nil, &c.noKeys, int64(abi.EcallFromResume))
+		c.cur = d
+	case abi.InvReturn:
+		c.becomeAvailableLocked(d)
+	case abi.InvFork:
+		kindOf(d.kind).setResult(d, int64(abi.RCOk))
+		c.cur = d
+	}
+}

@@ -1,0 +1,408 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	_ "unsafe" // for go:linkname
+
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// Config describes a machine.
+type Config struct {
+	// Topology is the clusters, in ParseTopology's syntax.
+	Topology string
+	// Memory is the storage the prime bank may hand out, in bytes.
+	Memory uint64
+	// Deterministic runs every core on one goroutine, stepping them and
+	// delivering messages in an order drawn from Seed.
+	Deterministic bool
+	// Seed seeds deterministic mode.
+	Seed uint64
+	// Console receives what domains write to the console.
+	Console io.Writer
+	// Slice is how many ticks an rv64 domain runs before preemption
+	// (default 100000; deterministic mode uses 1000).
+	Slice int64
+	// Trace, if set, receives every kernel event (see Event).
+	Trace func(Event)
+	// Log receives kernel diagnostics (native panics); nil discards them.
+	Log io.Writer
+}
+
+// Machine is a Keyfish machine: its clusters and cores, its objects, and
+// the prime bank and meter.
+type Machine struct {
+	cfg      Config
+	det      bool
+	clusters []*Cluster
+	cores    []*Core
+	epochs   epochs
+	store    store
+	ledger   sync.Mutex // guards every bank's ledger and object lists
+	console  console
+	programs []registeredProgram
+	asids    atomic.Uint64
+	host     *Core // runs host calls (host.go)
+
+	prime      *Bank
+	primeMeter *Meter
+
+	start     time.Time
+	startMono int64
+	vclock atomic.Int64 // deterministic mode: virtual nanoseconds
+	rng    *rand.Rand   // deterministic mode
+	slice  int64
+
+	tracing bool // cfg.Trace != nil
+
+	running atomic.Bool
+	active  atomic.Int32 // parallel mode: cores not asleep
+	done    chan struct{}
+	doneMu  sync.Mutex
+
+	stats machineStats
+}
+
+// machineStats counts machine-wide events (atomics: any core).
+type machineStats struct {
+	posts        atomic.Uint64
+	domainsFreed atomic.Uint64
+	// pending work that lives outside ready queues and inboxes, counted so
+	// that quiescence can be judged from atomics alone.
+	timers, grace, zombies atomic.Int64
+}
+
+// New builds a machine: its clusters and cores, the prime bank holding all
+// of cfg.Memory, and the prime meter with an unlimited budget.
+func New(cfg Config) (*Machine, error) {
+	specs, err := ParseTopology(cfg.Topology)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Memory == 0 {
+		cfg.Memory = 1 << 30
+	}
+	m := &Machine{cfg: cfg, det: cfg.Deterministic, start: time.Now(), startMono: nanotime()}
+	m.slice = cfg.Slice
+	if m.slice <= 0 {
+		m.slice = 100000
+		if m.det {
+			m.slice = 1000
+		}
+	}
+	m.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	m.console.w = cfg.Console
+	m.tracing = cfg.Trace != nil
+	for i, s := range specs {
+		if !validKind(s.Kind) {
+			return nil, fmt.Errorf("topology %q: CPU kind %s is not built in", cfg.Topology, KindName(s.Kind))
+		}
+		cl := &Cluster{m: m, index: i, kind: s.Kind, shared: s.Cores > 1}
+		for range s.Cores {
+			c := &Core{m: m, cl: cl, index: len(m.cores), wake: make(chan struct{}, 1)}
+			c.rv.init(m)
+			c.seen.Store(quiescent)
+			cl.cores = append(cl.cores, c)
+			m.cores = append(m.cores, c)
+		}
+		m.clusters = append(m.clusters, cl)
+	}
+	m.epochs.cores = m.cores
+	hostCl := &Cluster{m: m, index: -1}
+	m.host = &Core{m: m, cl: hostCl, index: -1}
+	m.host.rv.init(m)
+
+	h := m.newObjectUnlocked(objBank)
+	m.prime = h.bankObj()
+	m.prime.limits = unlimitedLimits()
+	m.prime.limits[0] = cfg.Memory
+	h.bank.Store(m.prime)
+	h = m.newObjectUnlocked(objMeter)
+	m.primeMeter = h.meter()
+	m.primeMeter.remaining.Store(infiniteBudget)
+	h.bank.Store(m.prime)
+	return m, nil
+}
+
+func (m *Machine) newObjectUnlocked(k objKind) *header {
+	m.ledger.Lock()
+	defer m.ledger.Unlock()
+	return m.newObject(k)
+}
+
+// clusterFor picks the home cluster for a new domain of kind k: the
+// invoker's cluster if it is of that kind, else the least loaded one.
+func (m *Machine) clusterFor(k abi.Kind, c *Core) *Cluster {
+	if c != nil && c.cl.kind == k && c.cl.index >= 0 {
+		return c.cl
+	}
+	var best *Cluster
+	for _, cl := range m.clusters {
+		if cl.kind == k && (best == nil || cl.homed.Load() < best.homed.Load()) {
+			best = cl
+		}
+	}
+	if best != nil {
+		best.homed.Add(1)
+	}
+	return best
+}
+
+// now is the machine's clock in nanoseconds since boot: virtual time in
+// deterministic mode.
+func (m *Machine) now() int64 {
+	if m.det {
+		return m.vclock.Load()
+	}
+	return nanotime() - m.startMono
+}
+
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
+
+// advance moves deterministic mode's virtual clock.
+func (m *Machine) advance(ticks int64) { m.vclock.Add(ticks) }
+
+func (m *Machine) logf(format string, args ...any) {
+	if m.cfg.Log != nil {
+		fmt.Fprintf(m.cfg.Log, "keyfish: "+format+"\n", args...)
+	}
+}
+
+// ErrRunning is returned by operations that need the machine stopped.
+var ErrRunning = errors.New("keyfish: machine is running")
+
+// Run runs the machine until nothing is left to do (no domain ready, no
+// message in flight, no clock wait pending) or ctx is done.
+func (m *Machine) Run(ctx context.Context) error {
+	if !m.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer m.running.Store(false)
+	defer func() {
+		for _, c := range m.cores {
+			c.flushMeter()
+		}
+	}()
+	if m.det {
+		return m.runDeterministic(ctx)
+	}
+	return m.runParallel(ctx)
+}
+
+// hasWork reports whether c has something to do now.
+func (c *Core) hasWork() bool {
+	cl := c.cl
+	if c.cur != nil || cl.inbox.n.Load() != 0 || !cl.reap.empty() {
+		return true
+	}
+	cl.lock()
+	defer cl.unlock()
+	if cl.readyHead != nil {
+		return true
+	}
+	if cl.graceHead != nil && c.m.epochs.safe() >= minGrace(cl) {
+		return true
+	}
+	for _, z := range cl.zombies {
+		if !z.outBusy.Load() {
+			return true
+		}
+	}
+	return len(cl.timers) > 0 && cl.timers[0].timerAt <= c.m.now()
+}
+
+func minGrace(cl *Cluster) uint64 {
+	e := uint64(quiescent)
+	for d := cl.graceHead; d != nil; d = d.qnext {
+		e = min(e, d.graceEpoch)
+	}
+	return e
+}
+
+// runDeterministic steps cores chosen by the seeded random source.
+func (m *Machine) runDeterministic(ctx context.Context) error {
+	var ready []*Core
+	for n := 0; ; n++ {
+		if n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ready = ready[:0]
+		for _, c := range m.cores {
+			if c.hasWork() {
+				if c.seen.Load() == quiescent {
+					c.wakeUp()
+				}
+				ready = append(ready, c)
+			} else if c.cur == nil {
+				c.flushMeter()
+				c.goIdle()
+			}
+		}
+		if len(ready) == 0 {
+			next := int64(0)
+			for _, cl := range m.clusters {
+				if t := cl.nextTimer(); t != 0 && (next == 0 || t < next) {
+					next = t
+				}
+			}
+			if next == 0 {
+				return nil
+			}
+			m.vclock.Store(next)
+			continue
+		}
+		c := ready[m.rng.IntN(len(ready))]
+		c.step()
+	}
+}
+
+// runParallel runs each core on its own goroutine.
+func (m *Machine) runParallel(ctx context.Context) error {
+	m.done = make(chan struct{})
+	m.active.Store(int32(len(m.cores)))
+	var wg sync.WaitGroup
+	for _, c := range m.cores {
+		c.wakeUp()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.loop(ctx)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// loop is a core's goroutine in parallel mode: step while there is work;
+// idle, poll briefly, then sleep until notified or the next timer.
+func (c *Core) loop(ctx context.Context) {
+	m := c.m
+	spins := 0
+	for {
+		if c.step() {
+			spins = 0
+			continue
+		}
+		if spins < 200 {
+			spins++
+			c.stats.idleSpins++
+			if spins%16 == 0 {
+				runtime.Gosched()
+			}
+			continue
+		}
+		spins = 0
+		if !c.sleep(ctx) {
+			return
+		}
+		if m.isDone() || ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// sleep parks the core until notified, its cluster's next timer, or the
+// machine finishing. It reports false when the machine is finished.
+func (c *Core) sleep(ctx context.Context) bool {
+	m := c.m
+	c.flushMeter()
+	c.sleeping.Store(true)
+	c.cl.idle.Add(1)
+	c.goIdle()
+	defer func() {
+		c.sleeping.Store(false)
+		c.cl.idle.Add(-1)
+		c.wakeUp()
+	}()
+	if c.hasWork() {
+		return true
+	}
+	if m.active.Add(-1) == 0 && m.quiet() {
+		m.finish()
+		return false
+	}
+	c.stats.sleeps++
+	var timeout <-chan time.Time
+	wait := time.Duration(-1)
+	if t := c.cl.nextTimer(); t != 0 {
+		wait = time.Duration(max(t-m.now(), 0))
+	}
+	if c.cl.hasGrace() {
+		// A grace period ends when other cores pass an event boundary;
+		// nobody signals that, so poll.
+		wait = 20 * time.Microsecond
+	}
+	if wait >= 0 {
+		tm := time.NewTimer(wait)
+		defer tm.Stop()
+		timeout = tm.C
+	}
+	select {
+	case <-c.wake:
+	case <-timeout:
+	case <-m.done:
+		m.active.Add(1)
+		return false
+	case <-ctx.Done():
+		m.active.Add(1)
+		return false
+	}
+	m.active.Add(1)
+	return true
+}
+
+// quiet reports whether nothing is pending anywhere. It is called by the
+// last core to fall asleep, and reads only atomics: every other core is
+// asleep, having found its own cluster's queues empty, and anything posted
+// to a cluster since is in its inbox or reap list.
+func (m *Machine) quiet() bool {
+	for _, cl := range m.clusters {
+		if cl.inbox.n.Load() != 0 || !cl.reap.empty() {
+			return false
+		}
+	}
+	return m.stats.timers.Load() == 0 && m.stats.grace.Load() == 0 && m.stats.zombies.Load() == 0
+}
+
+func (m *Machine) finish() {
+	m.doneMu.Lock()
+	select {
+	case <-m.done:
+	default:
+		close(m.done)
+	}
+	m.doneMu.Unlock()
+	for _, c := range m.cores {
+		c.notify()
+	}
+}
+
+func (m *Machine) isDone() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Cores returns the number of cores.
+func (m *Machine) Cores() int { return len(m.cores) }
+
+// Clusters returns the topology.
+func (m *Machine) Clusters() []ClusterSpec {
+	out := make([]ClusterSpec, len(m.clusters))
+	for i, cl := range m.clusters {
+		out[i] = ClusterSpec{Kind: cl.kind, Cores: len(cl.cores)}
+	}
+	return out
+}

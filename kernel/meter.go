@@ -1,0 +1,301 @@
+package kernel
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// Meter is a CPU budget. Running domains consume their meter and every
+// superior meter: an rv64 instruction costs one tick, native code one tick
+// per nanosecond of host time. When a meter runs out, domains under it stop
+// and the meter's keeper is called on their behalf.
+type Meter struct {
+	header
+
+	// remaining is the budget left, in ticks. Cores take leases from it
+	// (reserve) and give back what they did not use (refund).
+	remaining atomic.Int64
+	// consumed counts ticks used under this meter.
+	consumed atomic.Uint64
+
+	// superior is the meter above this one; DK(0) for the prime meter.
+	// Set when the meter is bought and not changed until it is freed.
+	superior Key
+	depth    int // nesting below the prime meter; set with superior
+
+	mu     sync.Mutex // guards keeper
+	keeper Key
+}
+
+// infiniteBudget is the prime meter's budget.
+const infiniteBudget = math.MaxInt64
+
+// buyMeter buys a meter under sup with the given budget.
+func (m *Machine) buyMeter(b *Bank, sup *Meter, budget int64) (Key, abi.RC) {
+	if sup.depth+1 > int(abi.LimitMeterDepth) {
+		return Key{}, abi.RCRange
+	}
+	h, rc := m.buy(b, objMeter)
+	if rc != abi.RCOk {
+		return Key{}, rc
+	}
+	mt := h.meter()
+	mt.superior = keyTo(&sup.header, abi.KTMeter, 0, 0)
+	mt.depth = sup.depth + 1
+	mt.remaining.Store(budget)
+	mt.consumed.Store(0)
+	mt.mu.Lock()
+	mt.keeper = Key{}
+	mt.mu.Unlock()
+	return keyTo(h, abi.KTMeter, 0, 0), abi.RCOk
+}
+
+// up returns the superior meter, or nil at the top or if it is void.
+func (mt *Meter) up() (*Meter, bool) {
+	if mt.superior.kt == 0 {
+		return nil, true
+	}
+	s := mt.superior.live()
+	if s.hdr == nil {
+		return nil, false
+	}
+	return s.hdr.meter(), true
+}
+
+// reserve takes up to want ticks from mt and every superior and returns how
+// many it got: the least any meter on the chain could give. ok is false if
+// the chain is broken (a superior was destroyed).
+func (mt *Meter) reserve(want int64) (got int64, ok bool) {
+	take := want
+	for {
+		r := mt.remaining.Load()
+		if r < take {
+			take = max(r, 0)
+		}
+		if mt.remaining.CompareAndSwap(r, r-take) {
+			break
+		}
+		take = want
+	}
+	sup, ok := mt.up()
+	if !ok {
+		mt.remaining.Add(take)
+		return 0, false
+	}
+	if sup == nil || take == 0 {
+		return take, true
+	}
+	got, ok = sup.reserve(take)
+	if got < take {
+		mt.remaining.Add(take - got)
+	}
+	return got, ok
+}
+
+// settle gives back refund unused ticks of a reservation to mt and its
+// chain (a negative refund charges an overdraft) and records used as
+// consumed along it.
+func (mt *Meter) settle(refund, used int64) {
+	for x := mt; x != nil; {
+		if refund != 0 {
+			x.remaining.Add(refund)
+		}
+		x.consumed.Add(uint64(used))
+		s, _ := x.up()
+		x = s
+	}
+}
+
+// exhausted returns the innermost meter on mt's chain with no budget left.
+func (mt *Meter) exhausted() *Meter {
+	for x := mt; x != nil; {
+		if x.remaining.Load() <= 0 {
+			return x
+		}
+		s, _ := x.up()
+		x = s
+	}
+	return nil
+}
+
+// meterOp is a decoded meter invocation.
+type meterOp struct {
+	order  abi.OC
+	budget int64
+	key    Key
+}
+
+func decodeMeterInvocation(r *request) (meterOp, abi.RC) {
+	op := meterOp{order: abi.OC(r.order)}
+	switch op.order {
+	case abi.OCKeyType, abi.OCMeterRead:
+	case abi.OCMeterMakeSub, abi.OCMeterSetBudget:
+		w, ok := r.word(0)
+		if !ok || int64(w) < 0 {
+			return op, abi.RCBadArgument
+		}
+		op.budget = int64(w)
+		op.key = r.keys[0]
+	case abi.OCMeterSetKeeper:
+		op.key = r.keys[0].live()
+		if op.key.kt != 0 && op.key.kt != ktStart {
+			return op, abi.RCBadKey
+		}
+	default:
+		return op, abi.RCUnknownOrder
+	}
+	return op, abi.RCOk
+}
+
+func (m *Machine) invokeMeter(c *Core, k Key, r *request, rep *reply) {
+	op, rc := decodeMeterInvocation(r)
+	if rc != abi.RCOk {
+		rep.rc = int64(rc)
+		return
+	}
+	mt := k.hdr.meter()
+	switch op.order {
+	case abi.OCKeyType:
+		rep.rc = int64(abi.KTMeter)
+	case abi.OCMeterRead:
+		c.flushMeter()
+		rep.setWords(c, []uint64{uint64(max(mt.remaining.Load(), 0)), mt.consumed.Load()})
+	case abi.OCMeterMakeSub:
+		bk := op.key.live()
+		if bk.kt != ktBank {
+			rep.rc = int64(abi.RCBadKey)
+			return
+		}
+		rep.keys[0], rc = m.buyMeter(bk.hdr.bankObj(), mt, op.budget)
+		rep.rc = int64(rc)
+	case abi.OCMeterSetBudget:
+		c.flushMeter()
+		mt.remaining.Store(op.budget)
+	case abi.OCMeterSetKeeper:
+		mt.mu.Lock()
+		mt.keeper = op.key
+		mt.mu.Unlock()
+	}
+}
+
+// lease is CPU time a core has reserved from the meter chain of the
+// domains it runs, so that charging a native event costs no atomic
+// operation and no clock read. Unused ticks go back when the core runs a
+// domain under another meter, goes idle, or a meter is read or set.
+type lease struct {
+	m      *Meter
+	alloc  uint32
+	left   int64 // ticks reserved and not yet used
+	used   int64 // ticks used since the reservation
+	events int   // native events not yet charged by the clock
+	clock  int64 // when the pending native events began
+}
+
+func (l *lease) hdr() *header {
+	if l.m == nil {
+		return nil
+	}
+	return &l.m.header
+}
+
+// leaseChunk is how many ticks a core reserves at a time.
+const leaseChunk = 1 << 20
+
+// nativeBatch is how many native events share one clock reading.
+const nativeBatch = 32
+
+// detNativeTicks is what a native event costs in deterministic mode.
+const detNativeTicks = 100
+
+// meterFor makes sure c holds a lease on d's meter with ticks left. If the
+// domain may not run it fills c.trap and returns false.
+func (c *Core) meterFor(d *Domain) bool {
+	if s := &d.slots[abi.SlotMeter]; s.hdr != nil && s.hdr == c.lease.hdr() && s.alloc == c.lease.alloc && c.lease.left > 0 {
+		// The lease was taken on this very meter and is dropped at any
+		// epoch change (Core.ack), so the meter is still live.
+		return true
+	}
+	mk := d.slots[abi.SlotMeter].live()
+	if mk.kt != ktMeter {
+		c.trap = keeperTrap{info: trapInfo{code: abi.TrapNoMeter}}
+		return false
+	}
+	mt := mk.hdr.meter()
+	if c.lease.m != mt || c.lease.alloc != mk.alloc {
+		c.flushMeter()
+		c.lease = lease{m: mt, alloc: mk.alloc, clock: c.m.now()}
+	}
+	if c.lease.left > 0 {
+		return true
+	}
+	got, ok := mt.reserve(leaseChunk)
+	if !ok {
+		c.trap = keeperTrap{info: trapInfo{code: abi.TrapNoMeter}}
+		return false
+	}
+	if got == 0 {
+		c.trap = keeperTrap{info: trapInfo{code: abi.TrapMeter}}
+		if ex := mt.exhausted(); ex != nil {
+			ex.mu.Lock()
+			c.trap.segKeeper = ex.keeper
+			ex.mu.Unlock()
+			c.trap.segNode = keyTo(&ex.header, abi.KTMeter, 0, 0)
+		}
+		return false
+	}
+	c.lease.left += got
+	return true
+}
+
+// charge records n ticks used by d under the current lease.
+func (c *Core) charge(d *Domain, n int64) {
+	c.lease.left -= n
+	c.lease.used += n
+	d.ticks += uint64(n)
+	c.stats.busyTicks += uint64(n)
+}
+
+// chargeNative charges a native event. Every nativeBatch events the clock
+// is read and the time since the last reading charged.
+func (c *Core) chargeNative(d *Domain) {
+	if c.m.det {
+		c.charge(d, detNativeTicks)
+		c.m.advance(detNativeTicks)
+		return
+	}
+	c.lease.events++
+	if c.lease.events >= nativeBatch {
+		c.chargeClock(d)
+	}
+}
+
+// chargeClock charges the time since the lease's last clock reading.
+func (c *Core) chargeClock(d *Domain) {
+	now := c.m.now()
+	if el := now - c.lease.clock; el > 0 {
+		c.charge(d, el)
+	}
+	c.lease.clock = now
+	c.lease.events = 0
+}
+
+// flushMeter gives the lease's unused ticks back and records its use.
+func (c *Core) flushMeter() {
+	l := &c.lease
+	if l.m == nil {
+		return
+	}
+	if l.events > 0 && !c.m.det {
+		if el := c.m.now() - l.clock; el > 0 {
+			l.left -= el
+			l.used += el
+		}
+	}
+	if l.m.alloc.Load() == l.alloc {
+		l.m.settle(l.left, l.used)
+	}
+	*l = lease{}
+}

@@ -1,0 +1,287 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// Program is native code. A native domain's address slot holds DK(id) of a
+// registered Program; the program is called once per message, runs to
+// completion and keeps no goroutine: whatever it must remember between
+// messages it keeps in its registers (Ctx.Regs) or in pages and nodes it
+// holds keys to. Its last act is one invocation (Return, CallGate, Fork);
+// without one it becomes available for the next message.
+type Program func(x *Ctx)
+
+// Msg is a message a native program sends.
+type Msg struct {
+	Order int64
+	Data  []byte
+	// Keys are the key registers of the keys to send; 0 sends DK(0).
+	Keys [4]uint8
+	// Recv are the key registers where the keys of the answer land; all
+	// zero means abi.KRRecv0 to abi.KRRecv0+3.
+	Recv [4]uint8
+}
+
+// nativeAction is a native program's final invocation, kept until done.
+type nativeAction struct {
+	set   bool
+	typ   abi.Inv
+	kr    uint8
+	order int64
+	data  []byte
+	keys  [4]uint8
+	recv  [4]uint8
+}
+
+// Ctx is a native program's view of its domain while it serves a message.
+// It is valid only during the call.
+type Ctx struct {
+	c   *Core
+	d   *Domain
+	act *nativeAction // the domain's final invocation, written in place
+}
+
+// Order is the received order code (or return code, for a reply).
+func (x *Ctx) Order() int64 { return x.d.cpu.nat.order }
+
+// DataByte is the start key's data byte, or -1 for a message that came
+// through a resume key.
+func (x *Ctx) DataByte() int64 { return x.d.cpu.nat.db }
+
+// Data is the received string. It is valid until the program returns.
+func (x *Ctx) Data() []byte {
+	n := &x.d.cpu.nat
+	if n.buf == nil || n.n == 0 {
+		return nil
+	}
+	return n.buf[:min(n.n, len(n.buf))]
+}
+
+// Word returns the i'th little-endian word of the received string, or 0.
+func (x *Ctx) Word(i int) uint64 {
+	d := x.Data()
+	if len(d) < 8*(i+1) {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(d[8*i:])
+}
+
+// Regs is the domain's register file, which persists between messages.
+func (x *Ctx) Regs() *[abi.RegsNative]uint64 { return &x.d.cpu.nat.r }
+
+// Move copies key register from to key register to.
+func (x *Ctx) Move(to, from uint8) { x.d.setKey(to, x.d.key(from)) }
+
+// KeyType reports the type of the key in register kr (void keys are data).
+func (x *Ctx) KeyType(kr uint8) abi.KT { return x.d.key(kr).Type() }
+
+// Call invokes a key that answers at once (a kernel object, device or data
+// key) and returns its return code and string; the string is valid until
+// the next Call. Keys of the reply land in m.Recv. A start, resume or
+// restart key, a domain key to a domain homed in another cluster or running
+// on another core, and a clock wait that has not come due cannot be
+// answered inside this event: Call returns abi.RCWouldWait and does
+// nothing; make it the program's final invocation instead (CallGate).
+func (x *Ctx) Call(kr uint8, m *Msg) (rc int64, data []byte) {
+	c, d := x.c, x.d
+	k := d.key(kr)
+	switch k.kt {
+	case ktStart, ktResume, ktRestart, ktReturner:
+		return int64(abi.RCWouldWait), nil
+	}
+	req := &c.req
+	req.order, req.data = m.Order, m.Data
+	for i, r := range m.Keys {
+		req.keys[i] = d.key(r)
+	}
+	rep := &c.rep
+	*rep = reply{}
+	saved := c.graceEpoch
+	c.graceEpoch = 0
+	c.m.perform(c, d, k, req, rep)
+	g := c.graceEpoch
+	c.graceEpoch = max(saved, g)
+	if rep.timer != 0 || rep.rc == int64(abi.RCWouldWait) {
+		return int64(abi.RCWouldWait), nil
+	}
+	recv := recvRegs(m.Recv)
+	for i, r := range recv {
+		if r != 0 {
+			d.setKey(r, rep.keys[i])
+		}
+	}
+	c.stats.kernelCalls++
+	return rep.rc, rep.data
+}
+
+func recvRegs(r [4]uint8) [4]uint8 {
+	if r == [4]uint8{} {
+		return [4]uint8{uint8(abi.KRRecv0), uint8(abi.KRRecv0) + 1, uint8(abi.KRRecv0) + 2, uint8(abi.KRRecv0) + 3}
+	}
+	return r
+}
+
+func (x *Ctx) final(typ abi.Inv, kr uint8, m *Msg) {
+	a := x.act
+	a.set, a.typ, a.kr, a.order, a.data, a.keys, a.recv = true, typ, kr, m.Order, m.Data, m.Keys, recvRegs(m.Recv)
+}
+
+// Return makes the program's final invocation a RETURN to key register kr:
+// the message goes there and the domain becomes available.
+func (x *Ctx) Return(kr uint8, m *Msg) { x.final(abi.InvReturn, kr, m) }
+
+// CallGate makes the final invocation a CALL of key register kr; the reply
+// is the next message the program serves.
+func (x *Ctx) CallGate(kr uint8, m *Msg) { x.final(abi.InvCall, kr, m) }
+
+// Fork makes the final invocation a FORK to key register kr; the program
+// is then called again with an empty message whose order is the outcome.
+func (x *Ctx) Fork(kr uint8, m *Msg) { x.final(abi.InvFork, kr, m) }
+
+// nativeKind runs native domains.
+type nativeKind struct{}
+
+// programFor returns the program in d's address slot.
+func (m *Machine) programFor(d *Domain) Program {
+	k := d.slots[abi.SlotSpace].live()
+	if k.kt != 0 || k.val == 0 || k.val > uint64(len(m.programs)) {
+		return nil
+	}
+	return m.programs[k.val-1].fn
+}
+
+func (nativeKind) run(c *Core, d *Domain) event {
+	if !c.meterFor(d) {
+		return evTrap
+	}
+	n := &d.cpu.nat
+	a := &n.action
+	if !a.set {
+		p := d.prog
+		if p == nil {
+			p = c.m.programFor(d)
+			d.prog = p
+		}
+		if p == nil {
+			c.trap = keeperTrap{info: trapInfo{code: abi.TrapFault, access: abi.AccessExec, detail: uint64(abi.FaultNotMapped)}}
+			return evTrap
+		}
+		x := &c.nctx
+		x.c, x.d, x.act = c, d, a
+		msg, ok := runProgram(p, x)
+		x.d, x.act = nil, nil
+		c.chargeNative(d)
+		if !ok {
+			*a = nativeAction{}
+			c.trap = keeperTrap{info: trapInfo{code: abi.TrapNativePanic}}
+			c.m.logf("native domain %d panicked: %v", d.id.index(), msg)
+			return evTrap
+		}
+		if !a.set {
+			*a = nativeAction{typ: abi.InvReturn, recv: recvRegs([4]uint8{})}
+		}
+	} else {
+		c.chargeNative(d)
+	}
+	a.set = false
+	inv := &c.inv
+	inv.typ = a.typ
+	inv.key = d.keys[a.kr&15]
+	inv.order = a.order
+	inv.data = a.data
+	for i, r := range a.keys {
+		inv.keys[i] = d.keys[r&15]
+	}
+	inv.recv.keys = a.recv
+	inv.recv.len = uint64(abi.LimitString)
+	inv.recv.buf, inv.recv.discard = 0, false
+	return evInvoke
+}
+
+// runProgram calls p, turning a panic into a trap.
+func runProgram(p Program, x *Ctx) (msg any, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg, ok = r, false
+		}
+	}()
+	p(x)
+	return nil, true
+}
+
+func (nativeKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
+	n := &d.cpu.nat
+	n.order, n.db, n.n = order, db, len(data)
+	if len(data) > 0 {
+		if n.buf == nil {
+			n.buf = new([abi.LimitString]byte)
+		}
+		copy(n.buf[:], data)
+	}
+	for i, r := range d.recv.keys {
+		if r&15 != 0 {
+			d.keys[r&15] = keys[i]
+		}
+	}
+}
+
+func (nativeKind) setResult(d *Domain, rc int64) {
+	n := &d.cpu.nat
+	n.order, n.db, n.n = rc, int64(abi.EcallFromResume), 0
+}
+
+func (nativeKind) rewind(d *Domain) { d.cpu.nat.action.set = true }
+
+func (nativeKind) getRegs(d *Domain, w []uint64) int {
+	return copy(w, d.cpu.nat.r[:])
+}
+
+func (nativeKind) setRegs(d *Domain, data []byte) abi.RC {
+	if len(data) != 8*int(abi.RegsNative) {
+		return abi.RCBadArgument
+	}
+	for i := range d.cpu.nat.r {
+		d.cpu.nat.r[i] = binary.LittleEndian.Uint64(data[8*i:])
+	}
+	return abi.RCOk
+}
+
+func (nativeKind) recvFromRegs(d *Domain) {
+	d.recv = recvArea{len: uint64(abi.LimitString), keys: recvRegs([4]uint8{})}
+}
+
+func (nativeKind) flush(*Core) {}
+
+// registeredProgram is a native program and its name.
+type registeredProgram struct {
+	name string
+	fn   Program
+}
+
+// RegisterProgram makes p available to native domains and returns its id:
+// a native domain runs p when its address slot holds DK(id). Register
+// programs before Run.
+func (m *Machine) RegisterProgram(name string, p Program) uint64 {
+	for i, r := range m.programs {
+		if r.name == name {
+			m.programs[i].fn = p
+			return uint64(i + 1)
+		}
+	}
+	m.programs = append(m.programs, registeredProgram{name, p})
+	return uint64(len(m.programs))
+}
+
+// ProgramID returns the id of the program registered under name.
+func (m *Machine) ProgramID(name string) (uint64, error) {
+	for i, r := range m.programs {
+		if r.name == name {
+			return uint64(i + 1), nil
+		}
+	}
+	return 0, fmt.Errorf("no native program named %q", name)
+}

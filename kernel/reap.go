@@ -1,0 +1,180 @@
+package kernel
+
+import (
+	"sync/atomic"
+
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// Killing and reaping domains. Selling a domain or destroying its bank
+// voids every key to it at once (header.valid); killDomain then asks the
+// domain's home cluster to reap it: take it out of its queues, let domains
+// stalled on it go on (they find its keys void), answer callers whose
+// resume keys it held with RCCalleeDestroyed, and free its slot after a
+// grace period. A domain executing on a core is reaped by that core at the
+// end of its event; one whose outbox is away is reaped when it comes back.
+
+// reapStack is a cluster's list of killed domains, pushed by any core.
+type reapStack struct{ head atomic.Pointer[Domain] }
+
+func (r *reapStack) push(d *Domain) {
+	for {
+		h := r.head.Load()
+		d.reapNext = h
+		if r.head.CompareAndSwap(h, d) {
+			return
+		}
+	}
+}
+
+func (r *reapStack) empty() bool { return r.head.Load() == nil }
+
+// killDomain marks d dead and queues it for reaping by its home cluster.
+func (m *Machine) killDomain(d *Domain) {
+	if d.killed.Swap(true) {
+		return
+	}
+	cl := d.home.Load()
+	cl.reap.push(d)
+	cl.kick()
+}
+
+// dead reports whether d was killed or its bank destroyed.
+func (d *Domain) dead() bool {
+	if d.killed.Load() {
+		return true
+	}
+	b := d.bank.Load()
+	return b == nil || b.dead.Load()
+}
+
+// drainReap reaps the domains killed since the last look.
+func (c *Core) drainReap() bool {
+	cl := c.cl
+	if cl.reap.empty() && len(cl.zombies) == 0 {
+		return false
+	}
+	d := cl.reap.head.Swap(nil)
+	cl.lock()
+	for d != nil {
+		next := d.reapNext
+		d.reapNext = nil
+		c.reapLocked(d)
+		d = next
+	}
+	if len(cl.zombies) > 0 {
+		kept := cl.zombies[:0]
+		for _, z := range cl.zombies {
+			if z.outBusy.Load() {
+				kept = append(kept, z)
+			} else {
+				c.m.stats.zombies.Add(-1)
+				z.state = dsStopped
+				c.reapLocked(z)
+			}
+		}
+		clear(cl.zombies[len(kept):])
+		cl.zombies = kept
+	}
+	cl.unlock()
+	return true
+}
+
+// reapLocked reaps killed domain d, homed in c's cluster. (mu)
+func (c *Core) reapLocked(d *Domain) {
+	if d.reaped {
+		return
+	}
+	cl := c.cl
+	switch d.state {
+	case dsExecuting, dsSending:
+		// Its core reaps it at the end of the event (finishEvent), or its
+		// outbox's return does (completeAtHome).
+		d.reapPending = true
+		return
+	case dsReady:
+		cl.unlinkReady(d)
+	case dsStalled:
+		cl.stallUnlink(d, d.stalledOn)
+		d.stalledOn = nil
+	case dsWaiting:
+		cl.removeTimer(d)
+	case dsGrace:
+		cl.unlinkGrace(d)
+	}
+	d.reapPending = false
+	d.endWait()
+	d.state = dsStopped
+	d.executing = nil
+	if d.outBusy.Load() {
+		// A message of d's is still being taken elsewhere.
+		for _, z := range cl.zombies {
+			if z == d {
+				return
+			}
+		}
+		cl.zombies = append(cl.zombies, d)
+		c.m.stats.zombies.Add(1)
+		return
+	}
+	d.reaped = true
+	// Domains stalled on d go on and find its keys void.
+	for s := cl.stallPop(d); s != nil; s = cl.stallPop(d) {
+		if s.home.Load() == cl {
+			s.stalledOn = nil
+			s.retry = true
+			cl.pushReady(s)
+		} else {
+			c.ackReply(s, 0, false)
+		}
+	}
+	c.runDeferred(d)
+	// Tell the callers whose resume keys d holds; then free d.
+	buf := d.out.buf
+	d.out = outbox{kind: mCalleeGone, buf: buf}
+	c.calleeGone(d)
+}
+
+// calleeGone continues the scan of killed domain d's key registers for
+// resume keys to waiting domains: those homed here get RCCalleeDestroyed;
+// at one homed elsewhere d's outbox travels there. At the end d is freed.
+// (mu of c's cluster)
+func (c *Core) calleeGone(d *Domain) {
+	for ; d.out.scan < 16; d.out.scan++ {
+		k := d.keys[d.out.scan].live()
+		if k.kt != ktResume && k.kt != ktRestart {
+			continue
+		}
+		w := k.hdr.domain()
+		if h := w.home.Load(); h != c.cl {
+			d.outBusy.Store(true)
+			c.m.post(h, d)
+			return
+		}
+		if w.state != dsWaiting {
+			continue
+		}
+		if c.resumeWaiter(w, k, int64(abi.RCCalleeDestroyed), nil, &c.noKeys) {
+			c.makeReadyLocked(w)
+		}
+	}
+	c.m.freeDomain(d)
+}
+
+// recvCalleeGone continues a killed domain's scan in this cluster.
+func (c *Core) recvCalleeGone(d *Domain) {
+	c.cl.lock()
+	c.calleeGone(d)
+	c.cl.unlock()
+}
+
+// freeDomain returns a reaped domain's slot, after a grace period.
+func (m *Machine) freeDomain(d *Domain) {
+	d.keys = [16]Key{}
+	d.slots = [abi.SlotCount]Key{}
+	d.outBusy.Store(false)
+	d.alloc.Add(1)
+	d.prev, d.next = nil, nil
+	m.stats.domainsFreed.Add(1)
+	m.freeLater(&d.header, m.epochs.bump())
+}

@@ -1,0 +1,399 @@
+package kernel
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// Invocations between clusters. The sender's outbox, part of the sending
+// domain and charged to its bank, is linked into the inbox of the cluster
+// that must act on it. A domain has at most one outbox in flight (outBusy),
+// so an inbox never holds more entries than there are domains.
+
+// msgKind is what an outbox in an inbox asks of the cluster it reaches.
+type msgKind uint8
+
+const (
+	mInvoke     msgKind = iota + 1 // invoke a start key of a domain homed here
+	mReply                         // a message to a resume key of a domain homed here
+	mKernel                        // a domain key invocation of a domain homed here
+	mAck                           // back home: the outcome of the sender's invocation
+	mCalleeGone                    // a killed domain telling its waiting callers
+)
+
+// outbox is a message in flight between clusters.
+type outbox struct {
+	kind  msgKind
+	typ   abi.Inv
+	key   Key // the key invoked
+	order int64
+	n     int // string length
+	buf   *[abi.LimitString]byte
+	keys  [4]Key
+	gen   uint64 // CALL: the sender's resume generation
+
+	// ack: the reply to carry home (mKernel, or a CALL whose key was void).
+	rc       int64
+	hasReply bool
+
+	stopOnReturn bool // the sender was stopped while its outbox was away
+	scan         int  // mCalleeGone: next key register to look at
+}
+
+// inbox is a cluster's queue of outboxes from other clusters.
+type inbox struct {
+	mu         sync.Mutex // guards head, tail and the entries' inext
+	head, tail *Domain
+	n          atomic.Int32 // entries, readable without mu
+}
+
+func (ib *inbox) push(d *Domain) {
+	ib.mu.Lock()
+	d.inext = nil
+	if ib.tail != nil {
+		ib.tail.inext = d
+	} else {
+		ib.head = d
+	}
+	ib.tail = d
+	ib.n.Add(1)
+	ib.mu.Unlock()
+}
+
+// take removes every entry and returns the first (linked through inext).
+func (ib *inbox) take() *Domain {
+	if ib.n.Load() == 0 {
+		return nil
+	}
+	ib.mu.Lock()
+	d := ib.head
+	ib.head, ib.tail = nil, nil
+	ib.n.Store(0)
+	ib.mu.Unlock()
+	return d
+}
+
+// post links d's outbox into cl's inbox and wakes a core there.
+func (m *Machine) post(cl *Cluster, d *Domain) {
+	cl.inbox.push(d)
+	m.stats.posts.Add(1)
+	cl.kick()
+}
+
+// fillOutbox copies an invocation into d's outbox.
+func (d *Domain) fillOutbox(kind msgKind, k Key, inv *invocation) {
+	o := &d.out
+	if o.buf == nil {
+		o.buf = new([abi.LimitString]byte)
+	}
+	buf := o.buf
+	*o = outbox{kind: kind, typ: inv.typ, key: k, order: inv.order, buf: buf, keys: inv.keys}
+	o.n = copy(buf[:], inv.data)
+	if inv.typ == abi.InvCall {
+		o.keys[3] = d.beginWait(d.waitKind())
+		o.gen = o.keys[3].val
+	}
+}
+
+// sendRemote sends an invocation of a start or resume key of a domain homed
+// in another cluster.
+func (c *Core) sendRemote(d *Domain, k Key, inv *invocation, kind msgKind) {
+	if d.outBusy.Load() {
+		// The previous message has not been taken yet: try again later.
+		c.retryLater(d)
+		return
+	}
+	d.fillOutbox(kind, k, inv)
+	d.outBusy.Store(true)
+	to := k.hdr.domain().home.Load()
+	c.cl.lock()
+	switch {
+	case inv.typ == abi.InvCall:
+		d.state = dsWaiting
+	case kind == mReply && inv.typ == abi.InvReturn:
+		// A resume key needs no answer: the sender is available at once;
+		// only its outbox stays busy until the reply is taken.
+		c.becomeAvailableLocked(d)
+	case kind == mReply:
+		kindOf(d.kind).setResult(d, int64(abi.RCOk))
+		c.cur = d
+	default:
+		d.state = dsSending
+	}
+	c.cl.unlock()
+	c.m.post(to, d)
+}
+
+// sendKernelOp sends a domain key invocation to the cluster that owns the
+// target, or defers it until the target stops executing.
+func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
+	t := k.hdr.domain()
+	cl := c.cl
+	if t.home.Load() == cl {
+		cl.lock()
+		if t.state != dsExecuting {
+			// It stopped executing meanwhile: try again at once.
+			cl.unlock()
+			c.invokeKernel(d, k, inv)
+			return
+		}
+		d.fillOutbox(mKernel, k, inv)
+		d.out.gen = 0
+		d.state = dsSending
+		d.snext = t.deferred
+		t.deferred = d
+		t.executing.preempt.Store(true)
+		cl.unlock()
+		return
+	}
+	if d.outBusy.Load() {
+		c.retryLater(d)
+		return
+	}
+	d.fillOutbox(mKernel, k, inv)
+	d.out.gen = 0
+	d.outBusy.Store(true)
+	cl.lock()
+	d.state = dsSending
+	cl.unlock()
+	c.m.post(t.home.Load(), d)
+}
+
+// retryLater makes d re-execute its current invocation later.
+func (c *Core) retryLater(d *Domain) {
+	kindOf(d.kind).rewind(d)
+	c.makeReady(d)
+	c.stats.retries++
+}
+
+// drainInbox handles every message that reached c's cluster.
+func (c *Core) drainInbox() bool {
+	d := c.cl.inbox.take()
+	if d == nil {
+		return false
+	}
+	for d != nil {
+		next := d.inext
+		d.inext = nil
+		switch d.out.kind {
+		case mInvoke:
+			c.recvInvoke(d)
+		case mReply:
+			c.recvReply(d)
+		case mKernel:
+			c.recvKernel(d)
+		case mAck:
+			c.recvAck(d)
+		case mCalleeGone:
+			c.recvCalleeGone(d)
+		}
+		d = next
+	}
+	return true
+}
+
+// forward re-posts s to the cluster where t now lives, if t moved. It
+// reports whether it did.
+func (c *Core) forward(s, t *Domain) bool {
+	if h := t.home.Load(); h != c.cl {
+		c.m.post(h, s)
+		return true
+	}
+	return false
+}
+
+// recvInvoke: s invoked the start key of t, homed here.
+func (c *Core) recvInvoke(s *Domain) {
+	k := s.out.key.live()
+	if k.kt != ktStart {
+		c.ackReply(s, 0, false)
+		return
+	}
+	t := k.hdr.domain()
+	if c.forward(s, t) {
+		return
+	}
+	cl := c.cl
+	cl.lock()
+	if t.state != dsAvailable {
+		cl.stallLink(s, t, false)
+		cl.unlock()
+		return
+	}
+	c.deliverOutbox(s, t)
+	cl.unlock()
+}
+
+// deliverOutbox delivers remote staller s's outbox to available t and
+// tells s's home. (mu)
+func (c *Core) deliverOutbox(s, t *Domain) {
+	o := &s.out
+	kindOf(t.kind).deliver(c, t, o.order, o.buf[:o.n], &o.keys, int64(o.key.db))
+	c.makeReadyLocked(t)
+	if o.typ == abi.InvCall {
+		// s waits at home for t's reply; its outbox is free.
+		s.outBusy.Store(false)
+		return
+	}
+	c.ackReply(s, 0, false)
+}
+
+// ackReply sends s's outbox home with the outcome of its invocation.
+func (c *Core) ackReply(s *Domain, rc int64, hasReply bool) {
+	s.out.kind = mAck
+	s.out.rc = rc
+	s.out.hasReply = hasReply
+	if !hasReply {
+		s.out.n = 0
+		s.out.keys = [4]Key{}
+	}
+	c.m.post(s.home.Load(), s)
+}
+
+// recvReply: s returned to a resume key of w, homed here.
+func (c *Core) recvReply(s *Domain) {
+	k := s.out.key
+	w := k.hdr.domain()
+	if k.live().hdr != nil && c.forward(s, w) {
+		return
+	}
+	cl := c.cl
+	cl.lock()
+	if k.live().hdr != nil && w.state == dsWaiting {
+		o := &s.out
+		if c.resumeWaiter(w, k, o.order, o.buf[:o.n], &o.keys) {
+			c.makeReadyLocked(w)
+		}
+	}
+	cl.unlock()
+	s.outBusy.Store(false)
+}
+
+// recvKernel: s invoked the domain key of t, homed here.
+func (c *Core) recvKernel(s *Domain) {
+	k := s.out.key.live()
+	if k.kt != ktDomain {
+		c.ackReply(s, 0, false)
+		return
+	}
+	t := k.hdr.domain()
+	if c.forward(s, t) {
+		return
+	}
+	cl := c.cl
+	cl.lock()
+	if t.state == dsExecuting {
+		s.snext = t.deferred
+		t.deferred = s
+		t.executing.preempt.Store(true)
+		cl.unlock()
+		return
+	}
+	c.performOutboxOp(s, t, k)
+	cl.unlock()
+}
+
+// performOutboxOp performs the domain key invocation in s's outbox on t
+// and answers s. (mu)
+func (c *Core) performOutboxOp(s, t *Domain, k Key) {
+	o := &s.out
+	req := &c.req
+	req.order, req.data, req.keys = o.order, o.buf[:o.n], o.keys
+	rep := &c.rep
+	*rep = reply{}
+	op, rc := decodeDomainInvocation(req)
+	if rc != abi.RCOk {
+		rep.rc = int64(rc)
+	} else {
+		c.m.performDomain(c, t, k, op, req, rep)
+	}
+	o.n = copy(o.buf[:], rep.data)
+	o.keys = rep.keys
+	if s.home.Load() == c.cl {
+		// A local invoker deferred behind an executing domain.
+		c.finishKernelOp(s)
+		return
+	}
+	c.ackReply(s, rep.rc, true)
+}
+
+// runDeferred performs the domain key invocations that waited for d to
+// stop executing. (mu)
+func (c *Core) runDeferred(d *Domain) {
+	for d.deferred != nil && d.state != dsExecuting {
+		s := d.deferred
+		d.deferred = s.snext
+		s.snext = nil
+		k := s.out.key.live()
+		if k.hdr != &d.header {
+			s.out.n, s.out.keys = 0, [4]Key{}
+			s.out.rc = 0
+			if s.home.Load() == c.cl {
+				c.finishKernelOp(s)
+			} else {
+				c.ackReply(s, 0, false)
+			}
+			continue
+		}
+		c.rep.rc = 0
+		c.performOutboxOp(s, d, k)
+	}
+}
+
+// finishKernelOp completes a local domain's deferred kernel operation
+// whose reply is in its outbox. (mu)
+func (c *Core) finishKernelOp(s *Domain) {
+	s.out.rc = c.rep.rc
+	c.completeAtHome(s)
+}
+
+// recvAck: s, homed here, learns the outcome of its invocation.
+func (c *Core) recvAck(s *Domain) {
+	cl := c.cl
+	cl.lock()
+	s.outBusy.Store(false)
+	c.completeAtHome(s)
+	cl.unlock()
+}
+
+// completeAtHome finishes s's invocation from the outcome in its outbox.
+// (mu)
+func (c *Core) completeAtHome(s *Domain) {
+	o := &s.out
+	if s.dead() {
+		c.m.killDomain(s)
+		s.state = dsStopped
+		if s.reapPending {
+			c.reapLocked(s)
+		}
+		return
+	}
+	if o.stopOnReturn {
+		o.stopOnReturn = false
+		s.state = dsStopped
+		return
+	}
+	switch s.state {
+	case dsWaiting:
+		// A CALL whose key turned out void: the reply is DK(0)'s.
+		if s.resumeGen.Load() != o.gen {
+			return
+		}
+		s.endWait()
+	case dsSending:
+	default:
+		return
+	}
+	switch o.typ {
+	case abi.InvCall:
+		kindOf(s.kind).deliver(c, s, o.rc, o.buf[:o.n], &o.keys, int64(abi.EcallFromResume))
+		c.makeReadyLocked(s)
+	case abi.InvReturn:
+		c.becomeAvailableLocked(s)
+	case abi.InvFork:
+		kindOf(s.kind).setResult(s, int64(abi.RCOk))
+		c.makeReadyLocked(s)
+	}
+}

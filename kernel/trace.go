@@ -1,0 +1,30 @@
+package kernel
+
+import "fmt"
+
+// Event is one kernel event, as Config.Trace receives it. In deterministic
+// mode the sequence of events is a function of the seed alone.
+type Event struct {
+	Core   int      // the core that handled it
+	Domain ObjectID // the domain it concerned
+	What   string   // "invoke", "trap", "slice", "deliver", ...
+	Arg    int64    // the order code, trap code or similar
+}
+
+func (e Event) String() string {
+	return fmt.Sprintf("core%d dom%d %s %d", e.Core, e.Domain.index(), e.What, e.Arg)
+}
+
+// trace reports an event to Config.Trace.
+func (c *Core) trace(d *Domain, what string, arg int64) {
+	if !c.m.tracing {
+		return
+	}
+	if t := c.m.cfg.Trace; t != nil {
+		var id ObjectID
+		if d != nil {
+			id = d.id
+		}
+		t(Event{Core: c.index, Domain: id, What: what, Arg: arg})
+	}
+}

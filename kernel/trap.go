@@ -1,0 +1,82 @@
+package kernel
+
+import (
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// Traps. A domain that faults, executes an illegal instruction, misaligns
+// an access, hits ebreak or runs out of meter does not run on: the kernel
+// CALLs a keeper on its behalf with a restart key, and the domain waits.
+// A fault goes to the keeper of the innermost red segment on the path that
+// no no-call key hides (segKeeper), else to the domain keeper; an exhausted
+// meter goes to that meter's keeper. With no keeper to call the domain
+// stops, recording why.
+
+// keeperTrap is a trap raised by the CPU kind: which keeper gets it.
+type keeperTrap struct {
+	info      trapInfo
+	segKeeper Key // a red segment's keeper (start key), or DK(0)
+	segNode   Key // the red segment's node key, given to the segment keeper
+}
+
+// raiseTrap delivers d's trap. d is executing on c.
+func (c *Core) raiseTrap(d *Domain, t *keeperTrap) {
+	c.stats.traps++
+	d.trap = t.info
+	var keeper, key0 Key
+	switch {
+	case t.info.code == abi.TrapMeter && t.segKeeper.kt == ktStart:
+		// segKeeper carries the exhausted meter's keeper; segNode its key.
+		keeper, key0 = t.segKeeper, t.segNode
+		d.trap.detail = 1
+	case t.info.code == abi.TrapFault && t.segKeeper.kt == ktStart:
+		keeper, key0 = t.segKeeper, t.segNode
+		d.trap.detail = uint64(t.info.detail)
+	default:
+		keeper = d.slots[abi.SlotKeeper].live()
+		key0 = keyTo(&d.header, abi.KTDomain, 0, 0)
+	}
+	c.callKeeper(d, keeper, key0, t.info)
+}
+
+// callKeeper CALLs keeper on d's behalf with the trap message, or stops d
+// if keeper is not a start key.
+func (c *Core) callKeeper(d *Domain, keeper, key0 Key, info trapInfo) {
+	keeper = keeper.live()
+	if keeper.kt != ktStart {
+		c.cl.lock()
+		d.state = dsStopped
+		d.executing = nil
+		d.trap = info
+		c.cl.unlock()
+		return
+	}
+	w := [abi.TrapMsgWords]uint64{
+		uint64(info.code), info.pc, info.addr, uint64(info.access), info.detail, info.offset,
+	}
+	inv := &c.inv
+	*inv = invocation{
+		typ:   abi.InvCall,
+		key:   keeper,
+		order: int64(info.code),
+		data:  putWords(c.sendBuf[:], w[:]),
+		recv:  recvArea{discard: true},
+	}
+	inv.keys[0] = key0
+	c.invoke(d, inv)
+}
+
+// declineTrap handles a keeper's nonzero answer on a restart key: a
+// segment or meter keeper passes the trap on to the domain keeper; from the
+// domain keeper it stops the domain. w is waiting, homed in c's cluster.
+// (mu)
+func (c *Core) declineTrap(w *Domain, order int64) {
+	if w.trap.stage == 0 && w.trap.code == abi.TrapFault || w.trap.code == abi.TrapMeter && w.trap.stage == 0 {
+		w.trap.stage = 1
+		w.pendingTrap = true
+		c.makeReadyLocked(w)
+		return
+	}
+	w.state = dsStopped
+	w.trap.detail = uint64(order)
+}
