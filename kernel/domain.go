@@ -73,7 +73,7 @@ type Domain struct {
 	// cluster (SetHome); read by any core to route messages.
 	home atomic.Pointer[Cluster]
 
-	state     runState
+	state       runState
 	trap        trapInfo
 	pendingTrap bool  // raise trap to the domain keeper when next run
 	executing   *Core // the core running it, while dsExecuting

@@ -47,7 +47,7 @@ type Core struct {
 // only when the machine is stopped.
 type coreStats struct {
 	events, invocations, kernelCalls, traps, retries, slices uint64
-	busyTicks, idleSpins, sleeps                               uint64
+	busyTicks, idleSpins, sleeps                             uint64
 }
 
 // step handles one event: pending kernel messages, then one domain run

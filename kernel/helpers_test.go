@@ -8,7 +8,7 @@ import (
 )
 
 const (
-	krPartner = uint8(abi.KRArg0)     // a start key to the other domain
+	krPartner = uint8(abi.KRArg0)      // a start key to the other domain
 	krResume  = uint8(abi.KRRecv0 + 3) // where a CALL's resume key lands
 )
 

@@ -57,9 +57,9 @@ type Machine struct {
 
 	start     time.Time
 	startMono int64
-	vclock atomic.Int64 // deterministic mode: virtual nanoseconds
-	rng    *rand.Rand   // deterministic mode
-	slice  int64
+	vclock    atomic.Int64 // deterministic mode: virtual nanoseconds
+	rng       *rand.Rand   // deterministic mode
+	slice     int64
 
 	tracing bool // cfg.Trace != nil
 
