@@ -140,7 +140,11 @@ func (b *Bank) owns(obj *Bank) bool {
 // after a grace period. Selling a bank destroys it.
 func (m *Machine) sell(c *Core, b *Bank, k Key) abi.RC {
 	k = k.live()
-	if k.hdr == nil {
+	switch {
+	case k.kt == ktPage && k.flags&flReadOnly == 0, k.kt == ktNode, k.kt == ktDomain, k.kt == ktMeter,
+		k.kt == ktBank && k.flags&flNoDestroy == 0:
+	default:
+		// Only a key with full authority over the object can sell it.
 		return abi.RCBadKey
 	}
 	h := k.hdr
@@ -229,6 +233,9 @@ func (m *Machine) destroy(c *Core, b *Bank) abi.RC {
 		}
 	}
 	walk(b)
+	// Keys to the bank itself die with it (keys to everything bought from
+	// it and its sub-banks die with their banks' dead flags).
+	b.alloc.Add(1)
 	// The bank itself goes last: a bank slot must not be reused before
 	// every object naming it as its bank has been swept, or old keys to
 	// those objects would come back to life.

@@ -119,6 +119,7 @@ func (cl *Cluster) kick() {
 // stall queue: at the tail, or at the head if d is retrying after being
 // woken from it. (mu)
 func (cl *Cluster) stall(d, t *Domain) {
+	kindOf(d.kind).rewind(d) // it re-executes the invocation when woken
 	d.state = dsStalled
 	d.stalledOn = t
 	cl.stallLink(d, t, d.retry)
@@ -358,5 +359,8 @@ func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
 	d.state = dsStopped
 	d.executing = nil
 	d.trap = why
+	// A native domain's interrupted invocation is abandoned; an rv64
+	// domain's pc still points at it and re-executes it if run again.
+	d.cpu.nat.action = nativeAction{}
 	return abi.RCOk
 }

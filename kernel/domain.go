@@ -25,6 +25,16 @@ var runStateNames = [...]string{"stopped", "available", "waiting", "ready", "exe
 
 func (s runState) String() string { return runStateNames[s] }
 
+// external is the state d shows: a CALL whose outbox still waits in
+// another cluster (in a stall queue, say) is not delivered yet, so the
+// caller still counts as running, as a local staller does.
+func (d *Domain) external() abi.State {
+	if d.state == dsWaiting && d.remoteCall != 0 && d.remoteCall == d.resumeGen.Load() && d.outBusy.Load() {
+		return abi.StateRunning
+	}
+	return d.state.external()
+}
+
 // external maps a run state to the abi.State the domain shows.
 func (s runState) external() abi.State {
 	switch s {
@@ -106,8 +116,9 @@ type Domain struct {
 	// out is the outbox: an invocation or reply in flight to another
 	// cluster. Written by the home cluster before posting; read by the
 	// consuming cluster, which clears outBusy when done with it.
-	out     outbox
-	outBusy atomic.Bool
+	out        outbox
+	outBusy    atomic.Bool
+	remoteCall uint64 // the resume generation of a CALL sent to another cluster (home)
 
 	// deferred is the first domain whose kernel operation on this one waits
 	// for it to stop executing (linked through their qnext) (home).
@@ -331,7 +342,7 @@ func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *reque
 		rep.rc = int64(c.stopDomain(d, trapInfo{code: abi.TrapStopped}))
 	case abi.OCDomainGetState:
 		w := [abi.DomainStateWords]uint64{
-			uint64(d.state.external()), uint64(d.trap.code), d.trap.pc, d.trap.addr,
+			uint64(d.external()), uint64(d.trap.code), d.trap.pc, d.trap.addr,
 			uint64(d.kind), uint64(d.home.Load().index), d.ticks,
 		}
 		rep.setWords(c, w[:])

@@ -209,7 +209,9 @@ func (c *Core) hasWork() bool {
 	if cl.readyHead != nil {
 		return true
 	}
-	if cl.graceHead != nil && c.m.epochs.safe() >= minGrace(cl) {
+	if cl.graceHead != nil && (c.seenLocal != c.m.epochs.global.Load() || c.m.epochs.safe() >= minGrace(cl)) {
+		// Either this core has an epoch to acknowledge, or the grace
+		// period has passed.
 		return true
 	}
 	for _, z := range cl.zombies {
@@ -231,6 +233,7 @@ func minGrace(cl *Cluster) uint64 {
 // runDeterministic steps cores chosen by the seeded random source.
 func (m *Machine) runDeterministic(ctx context.Context) error {
 	var ready []*Core
+	graceRound := false
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -247,6 +250,12 @@ func (m *Machine) runDeterministic(ctx context.Context) error {
 				c.goIdle()
 			}
 		}
+		if len(ready) == 0 && m.stats.grace.Load() > 0 && !graceRound {
+			// Every core is quiescent now, which may end a grace period.
+			graceRound = true
+			continue
+		}
+		graceRound = false
 		if len(ready) == 0 {
 			next := int64(0)
 			for _, cl := range m.clusters {

@@ -112,6 +112,7 @@ func (c *Core) sendRemote(d *Domain, k Key, inv *invocation, kind msgKind) {
 	switch {
 	case inv.typ == abi.InvCall:
 		d.state = dsWaiting
+		d.remoteCall = d.out.gen
 	case kind == mReply && inv.typ == abi.InvReturn:
 		// A resume key needs no answer: the sender is available at once;
 		// only its outbox stays busy until the reply is taken.

@@ -1,0 +1,277 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// Check runs the system-wide invariant checks on a stopped machine and
+// returns every violation found, joined, or nil:
+//
+//   - ledgers balance: each live bank holds exactly the objects listed on
+//     it, its use is what it holds plus its sub-banks, and no use exceeds a
+//     limit; the prime bank's use plus the free space is the total;
+//   - every object slot is accounted for exactly once: held by a live bank,
+//     free, waiting out a grace period, or awaiting its sweep or reaping;
+//   - no key to a rescinded object works: a key whose allocation count
+//     matches names a live object;
+//   - queues are within bounds and domain states agree with the queues
+//     that hold them.
+func (m *Machine) Check() error {
+	if m.running.Load() {
+		return ErrRunning
+	}
+	var errs []error
+	fail := func(format string, args ...any) {
+		if len(errs) < 50 {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	m.ledger.Lock()
+	m.store.mu.Lock()
+	live := m.checkLedgers(fail)
+	m.checkSlots(live, fail)
+	m.store.mu.Unlock()
+	m.ledger.Unlock()
+	m.checkKeys(live, fail)
+	m.checkQueues(live, fail)
+	return errors.Join(errs...)
+}
+
+// checkLedgers walks the bank tree from the prime bank and returns the set
+// of live objects. ledger and store.mu are held.
+func (m *Machine) checkLedgers(fail func(string, ...any)) map[*header]*Bank {
+	live := map[*header]*Bank{}
+	var walk func(b *Bank) (used [numObjKinds]uint64, bytes uint64)
+	walk = func(b *Bank) (used [numObjKinds]uint64, bytes uint64) {
+		var held [numObjKinds]uint64
+		for k := objPage; k < numObjKinds; k++ {
+			for h := b.objs[k]; h != nil; h = h.next {
+				if h.kind != k {
+					fail("bank %d lists a %s among its %ss", b.id.index(), h.kind, k)
+				}
+				if _, dup := live[h]; dup {
+					fail("%s %d is listed twice", h.kind, h.id.index())
+				}
+				live[h] = b
+				if h.bank.Load() != b {
+					fail("%s %d is on bank %d's list but names another bank", h.kind, h.id.index(), b.id.index())
+				}
+				held[k]++
+				used[k]++
+				bytes += objCost[k]
+				if k == objBank {
+					sub := h.bankObj()
+					if sub.parent != b {
+						fail("bank %d's parent is not bank %d", sub.id.index(), b.id.index())
+					}
+					if sub.dead.Load() {
+						fail("bank %d is destroyed but still listed", sub.id.index())
+					}
+					su, sb := walk(sub)
+					for j := range su {
+						used[j] += su[j]
+					}
+					bytes += sb
+				}
+			}
+		}
+		if held != b.held {
+			fail("bank %d: holds %v by its lists, ledger says %v", b.id.index(), held, b.held)
+		}
+		if used != b.used || bytes != b.bytes {
+			fail("bank %d: uses %v / %d bytes by walking, ledger says %v / %d", b.id.index(), used, bytes, b.used, b.bytes)
+		}
+		if b.bytes > b.limits[0] {
+			fail("bank %d: %d bytes used over its limit %d", b.id.index(), b.bytes, b.limits[0])
+		}
+		for k := objPage; k < numObjKinds; k++ {
+			if b.used[k] > b.limits[limitIndex[k]] {
+				fail("bank %d: %d %ss over its limit %d", b.id.index(), b.used[k], k, b.limits[limitIndex[k]])
+			}
+		}
+		return used, bytes
+	}
+	_, bytes := walk(m.prime)
+	free := m.cfg.Memory - m.prime.bytes
+	if m.prime.bytes > m.cfg.Memory || bytes+free != m.cfg.Memory {
+		fail("prime bank uses %d bytes, objects take %d, free %d: total %d", m.prime.bytes, bytes, free, m.cfg.Memory)
+	}
+	return live
+}
+
+// checkSlots accounts for every object slot. store.mu is held.
+func (m *Machine) checkSlots(live map[*header]*Bank, fail func(string, ...any)) {
+	where := map[*header]string{}
+	mark := func(h *header, w string) {
+		if prev, ok := where[h]; ok {
+			fail("%s %d is both %s and %s", h.kind, h.id.index(), prev, w)
+		}
+		where[h] = w
+	}
+	for h := range live {
+		mark(h, "live")
+	}
+	for k := range m.store.free {
+		for _, h := range m.store.free[k] {
+			mark(h, "free")
+		}
+	}
+	for _, e := range m.store.limbo {
+		mark(e.h, "in limbo")
+	}
+	for _, d := range m.store.dead {
+		for h := d.head; h != nil; h = h.next {
+			mark(h, "awaiting sweep")
+			destroyedBank := h.kind == objBank && h.bankObj().dead.Load()
+			if b := h.bank.Load(); b != nil && !b.dead.Load() && !destroyedBank {
+				fail("%s %d awaits its sweep but its bank is alive", h.kind, h.id.index())
+			}
+		}
+	}
+	for k := range m.store.slots {
+		for _, h := range m.store.slots[k] {
+			if _, ok := where[h]; ok {
+				continue
+			}
+			switch {
+			case h == &m.prime.header || h == &m.primeMeter.header:
+			case h.kind == objDomain && h.domain().dead():
+				// killed: its home cluster reaps it
+			default:
+				fail("%s %d is neither live, free, in limbo nor awaiting sweep or reaping", h.kind, h.id.index())
+			}
+		}
+	}
+}
+
+// checkKeys checks every key in live nodes and domains.
+func (m *Machine) checkKeys(live map[*header]*Bank, fail func(string, ...any)) {
+	check := func(where string, k Key) {
+		if k.hdr == nil {
+			if k.kt != 0 && k.kt < ktReturner {
+				fail("%s: %s key without an object", where, ktName(abi.KT(k.kt)))
+			}
+			return
+		}
+		if !k.hdr.valid(k.alloc) {
+			if k.live().kt != 0 {
+				fail("%s: void key %v still works", where, k)
+			}
+			return
+		}
+		if _, ok := live[k.hdr]; !ok && k.hdr != &m.prime.header && k.hdr != &m.primeMeter.header {
+			fail("%s: key %v works but names no live object", where, k)
+		}
+	}
+	for h := range live {
+		switch h.kind {
+		case objNode:
+			n := h.node()
+			n.mu.Lock()
+			slots := n.slots
+			n.mu.Unlock()
+			for i, k := range slots {
+				check(fmt.Sprintf("node %d slot %d", h.id.index(), i), k)
+			}
+		case objDomain:
+			d := h.domain()
+			for i, k := range d.keys {
+				check(fmt.Sprintf("domain %d key register %d", h.id.index(), i), k)
+			}
+			for i, k := range d.slots {
+				check(fmt.Sprintf("domain %d root slot %d", h.id.index(), i), k)
+			}
+			if !d.keys[0].IsNull() {
+				fail("domain %d: key register 0 is not DK(0)", h.id.index())
+			}
+		}
+	}
+}
+
+// checkQueues checks that queues hold only domains in the matching state,
+// each at most once, and no more entries than there are domains.
+func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any)) {
+	ndom := 0
+	for h := range live {
+		if h.kind == objDomain {
+			ndom++
+		}
+	}
+	seen := map[*Domain]string{}
+	note := func(d *Domain, q string) {
+		if prev, ok := seen[d]; ok {
+			fail("domain %d is in %s and in %s", d.id.index(), prev, q)
+		}
+		seen[d] = q
+	}
+	for _, cl := range m.clusters {
+		n := 0
+		for d := cl.readyHead; d != nil; d = d.qnext {
+			n++
+			note(d, fmt.Sprintf("cluster %d's ready queue", cl.index))
+			if d.state != dsReady {
+				fail("domain %d in a ready queue is %s", d.id.index(), d.state)
+			}
+			if d.home.Load() != cl {
+				fail("domain %d is in the ready queue of cluster %d, not its home", d.id.index(), cl.index)
+			}
+			if n > ndom+1 {
+				fail("cluster %d's ready queue is longer than the number of domains", cl.index)
+				break
+			}
+		}
+		if n != cl.nready {
+			fail("cluster %d: ready queue holds %d, count says %d", cl.index, n, cl.nready)
+		}
+		if in := int(cl.inbox.n.Load()); in > ndom {
+			fail("cluster %d's inbox holds %d messages for %d domains", cl.index, in, ndom)
+		}
+		for _, d := range cl.timers {
+			if d.state != dsWaiting {
+				fail("domain %d waits on the clock but is %s", d.id.index(), d.state)
+			}
+		}
+	}
+	for h := range live {
+		if h.kind != objDomain {
+			continue
+		}
+		t := h.domain()
+		n := 0
+		for s := t.stallHead; s != nil; s = s.snext {
+			n++
+			note(s, fmt.Sprintf("domain %d's stall queue", t.id.index()))
+			local := s.home.Load() == t.home.Load()
+			if local && s.state != dsStalled || !local && s.state != dsSending && s.state != dsWaiting {
+				fail("domain %d stalled on domain %d is %s", s.id.index(), t.id.index(), s.state)
+			}
+			if n > ndom {
+				fail("domain %d's stall queue is longer than the number of domains", t.id.index())
+				break
+			}
+		}
+		if t.state == dsAvailable && t.stallHead != nil {
+			fail("domain %d is available with domains stalled on it", t.id.index())
+		}
+		if t.state == dsStalled {
+			if _, ok := seen[t]; !ok && t.stalledOn != nil {
+				// checked when its target's queue is walked
+				found := false
+				for s := t.stalledOn.stallHead; s != nil; s = s.snext {
+					found = found || s == t
+				}
+				if !found {
+					fail("domain %d is stalled but in no stall queue", t.id.index())
+				}
+			}
+		}
+		if t.state == dsReady {
+			if _, ok := seen[t]; !ok {
+				fail("domain %d is ready but in no ready queue", t.id.index())
+			}
+		}
+	}
+}
