@@ -36,11 +36,11 @@ type mobj struct {
 	bank   int // the bank it was bought from (an object index)
 	alive  bool
 	slots  [16]mkey
-	parent int                              // banks
-	limits [abi.LedgerLimitCount]uint64     // banks
-	h      *header                          // kernel identity
-	alloc  uint32                           // kernel identity
-	_      [0]func()                        // not comparable
+	parent int                          // banks
+	limits [abi.LedgerLimitCount]uint64 // banks
+	h      *header                      // kernel identity
+	alloc  uint32                       // kernel identity
+	_      [0]func()                    // not comparable
 }
 
 type mmsg struct {
