@@ -125,6 +125,19 @@ func (m *Machine) buy(b *Bank, k objKind) (*header, abi.RC) {
 	return h, abi.RCOk
 }
 
+// zeroPage clears a bought page unless its slot is fresh from the host,
+// which hands out zeroed memory: touching it now would only move the
+// host's first-touch cost here.
+func (m *Machine) zeroPage(h *header) {
+	m.ledger.Lock()
+	fresh := !h.used
+	h.used = true
+	m.ledger.Unlock()
+	if !fresh {
+		h.page().data.Zero()
+	}
+}
+
 // owns reports whether b is obj's bank or an ancestor of it. ledger is held.
 func (b *Bank) owns(obj *Bank) bool {
 	for x := obj; x != nil; x = x.parent {
@@ -319,7 +332,7 @@ func (m *Machine) invokeBank(c *Core, k Key, r *request, rep *reply) {
 	case abi.OCBankBuyPage:
 		h, rc := m.buy(b, objPage)
 		if rc == abi.RCOk {
-			h.page().data.Zero()
+			m.zeroPage(h)
 			rep.keys[0] = keyTo(h, abi.KTPage, 0, 0)
 		}
 		rep.rc = int64(rc)

@@ -59,6 +59,7 @@ type Machine struct {
 	startMono int64
 	vclock    atomic.Int64 // deterministic mode: virtual nanoseconds
 	rng       *rand.Rand   // deterministic mode
+	readyBuf  []*Core      // deterministic mode: cores with work, reused
 	slice     int64
 
 	tracing bool // cfg.Trace != nil
@@ -232,7 +233,8 @@ func minGrace(cl *Cluster) uint64 {
 
 // runDeterministic steps cores chosen by the seeded random source.
 func (m *Machine) runDeterministic(ctx context.Context) error {
-	var ready []*Core
+	ready := m.readyBuf[:0]
+	defer func() { m.readyBuf = ready[:0] }()
 	graceRound := false
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {

@@ -57,6 +57,10 @@ type header struct {
 	// that removing the mapping must wait for a grace period (epoch.go).
 	mapped atomic.Bool
 
+	// used is set once the slot has held an object; a fresh slot's
+	// contents are known to be zero (ledger).
+	used bool
+
 	// prev, next link the object into its bank's list of objects of its
 	// kind. Guarded by the owning bank's mu.
 	prev, next *header
