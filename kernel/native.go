@@ -79,7 +79,8 @@ func (x *Ctx) Move(to, from uint8) { x.d.setKey(to, x.d.key(from)) }
 // KeyType reports the type of the key in register kr (void keys are data).
 func (x *Ctx) KeyType(kr uint8) abi.KT { return x.d.key(kr).Type() }
 
-// Call invokes a key that answers at once (a kernel object, device or data
+// Call invokes a key that answers at once (a string longer than
+// abi.LimitString gets abi.RCBadInvocation) (a kernel object, device or data
 // key) and returns its return code and string; the string is valid until
 // the next Call. Keys of the reply land in m.Recv. A start, resume or
 // restart key, a domain key to a domain homed in another cluster or running
@@ -88,6 +89,9 @@ func (x *Ctx) KeyType(kr uint8) abi.KT { return x.d.key(kr).Type() }
 // nothing; make it the program's final invocation instead (CallGate).
 func (x *Ctx) Call(kr uint8, m *Msg) (rc int64, data []byte) {
 	c, d := x.c, x.d
+	if len(m.Data) > int(abi.LimitString) {
+		return int64(abi.RCBadInvocation), nil
+	}
 	k := d.key(kr)
 	switch k.kt {
 	case ktStart, ktResume, ktRestart, ktReturner:
@@ -188,6 +192,11 @@ func (nativeKind) run(c *Core, d *Domain) event {
 		c.chargeNative(d)
 	}
 	a.set = false
+	if len(a.data) > int(abi.LimitString) {
+		// As an rv64 ecall would be: refused, and the domain goes on.
+		nativeKind{}.setResult(d, int64(abi.RCBadInvocation))
+		return evSlice
+	}
 	inv := &c.inv
 	inv.typ = a.typ
 	inv.key = d.keys[a.kr&15]
