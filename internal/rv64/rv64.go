@@ -161,16 +161,16 @@ type Core struct {
 	seenGen  uint64 // the CodeGen value this Core's decode cache matches
 	lastAsid uint64 // asid of the previous Run, and its local id
 	lastLid  uint64
-	fenceVar uint64 // target of the atomic op that makes fence a host fence
-	x       regFile  // working copy of the registers during Run
-	dtlb    [dtlbSize]dtlbEntry
-	itlb    [itlbSize]itlbEntry
-	asids   [numLids]uint64 // asid of each local asid id (index 1..)
-	lidUsed [numLids]bool
-	lidNext int
-	blocks  [blockSets][blockWays]*block // decode cache, set-associative by frame
-	bnext   [blockSets]uint8             // round-robin victim per set
-	cross   inst                         // decoded page-crossing instruction
+	fenceVar uint64  // target of the atomic op that makes fence a host fence
+	x        regFile // working copy of the registers during Run
+	dtlb     [dtlbSize]dtlbEntry
+	itlb     [itlbSize]itlbEntry
+	asids    [numLids]uint64 // asid of each local asid id (index 1..)
+	lidUsed  [numLids]bool
+	lidNext  int
+	blocks   [blockSets][blockWays]*block // decode cache, set-associative by frame
+	bnext    [blockSets]uint8             // round-robin victim per set
+	cross    inst                         // decoded page-crossing instruction
 }
 
 // regFile is the register file during Run: x0..x31 and a sink at index 32
