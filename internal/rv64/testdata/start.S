@@ -1,5 +1,6 @@
 /* Process entry for static RV64 Linux programs built without a C runtime:
  * set gp, call main(argc, argv), exit_group with its result. */
+	.file "start.S"
 	.section .text._start, "ax"
 	.globl _start
 _start:
