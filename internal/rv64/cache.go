@@ -12,15 +12,17 @@ const slotsPerPage = mem.PageSize / 2
 // block holds the decoded instructions of one page frame, one slot for each
 // halfword, decoded lazily. Two sentinel slots after the page (offsets 4096
 // and 4098, reached by falling off the end of the page) hold opPageEnd.
+//
+// insts comes first: the fast path addresses slot off/2 as block + off*4.
 type block struct {
-	frame *mem.Page
 	insts [slotsPerPage + 2]inst
+	frame *mem.Page
 }
 
 func newBlock() *block {
 	b := new(block)
-	b.insts[slotsPerPage].op = opPageEnd
-	b.insts[slotsPerPage+1].op = opPageEnd
+	b.insts[slotsPerPage] = mkInst(opPageEnd, sink, 0, 0, 0)
+	b.insts[slotsPerPage+1] = mkInst(opPageEnd, sink, 0, 0, 0)
 	return b
 }
 

@@ -1,25 +1,38 @@
 package rv64
 
-// inst is one pre-decoded instruction. rs2 carries the instruction's length
-// in bits 5..7 (lenBits): 0x40 for 2 bytes, 0x80 for 4 bytes; register
-// indexes are always used masked with 63, which strips it. rd = x0 is
-// decoded as the sink register 32 so that writes need no test.
-type inst struct {
-	op  uint8
-	rd  uint8
-	rs1 uint8
-	rs2 uint8
-	imm int32
+// inst is one pre-decoded instruction. rd = x0 is decoded as the sink
+// register 32 so that writes need no test. The instruction's length is
+// implied by op: compressed instructions use the twin ops.
+type inst uint64
+
+// mkInst packs a decoded instruction: op in bits 0..7, rd in 8..15, rs1 in
+// 16..23, rs2 in 24..31 and the sign-extended immediate in 32..63.
+func mkInst(op, rd, rs1, rs2 uint8, imm int32) inst {
+	return inst(uint64(op) | uint64(rd)<<8 | uint64(rs1)<<16 | uint64(rs2)<<24 | uint64(uint32(imm))<<32)
 }
 
+func (d inst) op() uint8  { return uint8(d) }
+func (d inst) rd() uint8  { return uint8(d >> 8) }
+func (d inst) rs1() uint8 { return uint8(d >> 16) }
+func (d inst) rs2() uint8 { return uint8(d >> 24) }
+
+// imm returns the immediate sign-extended to 64 bits.
+func (d inst) imm() uint64 { return uint64(int64(d) >> 32) }
+
+// Instruction lengths given to mk, and the sink register.
 const (
-	len2 = 0x40
-	len4 = 0x80
+	len2 = 2
+	len4 = 4
 	sink = 32
 )
 
 // length returns the instruction's length in bytes.
-func (d *inst) length() uint64 { return uint64(d.rs2 >> 5) }
+func (d inst) length() uint64 {
+	if d.op() == opIllegal && d.imm()&3 != 3 || baseOps[d.op()] != d.op() {
+		return 2
+	}
+	return 4
+}
 
 // Operations of decoded instructions. opDecode is zero so that a cleared
 // block is entirely "not decoded yet".
@@ -121,6 +134,34 @@ const (
 	opAMOMAXUD
 	opMV // rd = rs1
 	numOps
+
+	// Compressed twins: the same operations for 2-byte instructions, so
+	// that the fast path advances the pc by a constant.
+	opCNop
+	opCLI
+	opCMV
+	opCADDI
+	opCADDIW
+	opCSLLI
+	opCSRLI
+	opCSRAI
+	opCANDI
+	opCADD
+	opCSUB
+	opCXOR
+	opCOR
+	opCAND
+	opCSUBW
+	opCADDW
+	opCJAL
+	opCJALR
+	opCBEQ
+	opCBNE
+	opCLW
+	opCLD
+	opCSW
+	opCSD
+	numAllOps
 )
 
 // mk builds a decoded instruction. rd = 0 becomes the sink register.
@@ -128,11 +169,14 @@ func mk(op uint8, rd, rs1, rs2 uint32, imm int32, ln uint8) inst {
 	if rd == 0 {
 		rd = sink
 	}
-	return inst{op: op, rd: uint8(rd), rs1: uint8(rs1), rs2: uint8(rs2) | ln, imm: imm}
+	if ln == len2 && twinOps[op] != 0 {
+		op = twinOps[op]
+	}
+	return mkInst(op, uint8(rd), uint8(rs1), uint8(rs2), imm)
 }
 
 func illegal(bits uint32, ln uint8) inst {
-	return inst{op: opIllegal, rd: sink, rs2: ln, imm: int32(bits)}
+	return mkInst(opIllegal, sink, 0, 0, int32(bits))
 }
 
 // sext sign-extends the low n bits of v.
@@ -531,3 +575,44 @@ func decode(lo, hi uint16) inst {
 	}
 	return decode32(uint32(lo) | uint32(hi)<<16)
 }
+
+// twinOps maps an operation to its compressed twin (zero if it has none).
+var twinOps = [numOps]uint8{
+	opNop:   opCNop,
+	opLI:    opCLI,
+	opMV:    opCMV,
+	opADDI:  opCADDI,
+	opADDIW: opCADDIW,
+	opSLLI:  opCSLLI,
+	opSRLI:  opCSRLI,
+	opSRAI:  opCSRAI,
+	opANDI:  opCANDI,
+	opADD:   opCADD,
+	opSUB:   opCSUB,
+	opXOR:   opCXOR,
+	opOR:    opCOR,
+	opAND:   opCAND,
+	opSUBW:  opCSUBW,
+	opADDW:  opCADDW,
+	opJAL:   opCJAL,
+	opJALR:  opCJALR,
+	opBEQ:   opCBEQ,
+	opBNE:   opCBNE,
+	opLW:    opCLW,
+	opLD:    opCLD,
+	opSW:    opCSW,
+	opSD:    opCSD,
+}
+
+// baseOps maps every operation, twins included, to its 4-byte form.
+var baseOps = func() (b [numAllOps]uint8) {
+	for op := range b {
+		b[op] = uint8(op)
+	}
+	for op, tw := range twinOps {
+		if tw != 0 {
+			b[tw] = uint8(op)
+		}
+	}
+	return b
+}()

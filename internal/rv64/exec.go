@@ -4,9 +4,633 @@ import (
 	"math"
 	"math/bits"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/keyfish-os/keyfish/internal/mem"
 )
+
+// Events that end a run of the fast path (hot).
+const (
+	evBudget uint8 = iota // the budget is spent
+	evLeave               // control left the page (or block)
+	evSlow                // the instruction at pc needs the slow path
+)
+
+// hot is the fast path: it executes the instructions of one decode block,
+// starting at offset off of the page at base, while they are plain ALU
+// operations, branches, jumps, and loads and stores that hit the TLB. It
+// calls nothing, so that its state stays in host registers. It returns the
+// pc and the remaining budget, and why it stopped; for evSlow, pc is the
+// address of the instruction the slow path must handle.
+func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev uint8) {
+	x := &c.x
+	tlb := &c.dtlb
+	for n != 0 {
+		// off is even and at most mem.PageSize+2 (see block), so this is
+		// &blk.insts[off>>1] without a bounds check.
+		d := *(*inst)(unsafe.Add(unsafe.Pointer(blk), off*4))
+		switch d.op() {
+		case opDecode, opCross, opPageEnd, opIllegal:
+			return base + off, n, evSlow
+		case opNop:
+			n--
+			off += 4
+			continue
+		case opCNop:
+
+			n--
+			off += 2
+			continue
+		case opLI:
+			x[d.rd()] = d.imm()
+			n--
+			off += 4
+			continue
+		case opCLI:
+			x[d.rd()] = d.imm()
+			n--
+			off += 2
+			continue
+		case opMV:
+			x[d.rd()] = x[d.rs1()]
+			n--
+			off += 4
+			continue
+		case opCMV:
+			x[d.rd()] = x[d.rs1()]
+			n--
+			off += 2
+			continue
+		case opAUIPC:
+			x[d.rd()] = base + off + d.imm()
+			n--
+			off += 4
+			continue
+		case opJAL:
+			x[d.rd()] = base + off + 4
+			n--
+			no := off + d.imm()
+			if no < mem.PageSize {
+				off = no
+				continue
+			}
+			return base + no, n, evLeave
+		case opCJAL:
+			x[d.rd()] = base + off + 2
+			n--
+			no := off + d.imm()
+			if no < mem.PageSize {
+				off = no
+				continue
+			}
+			return base + no, n, evLeave
+		case opJALR:
+			tg := (x[d.rs1()] + d.imm()) &^ 1
+			x[d.rd()] = base + off + 4
+			n--
+			if tg&^mem.PageMask == base {
+				off = tg & mem.PageMask
+				continue
+			}
+			return tg, n, evLeave
+		case opCJALR:
+			tg := (x[d.rs1()] + d.imm()) &^ 1
+			x[d.rd()] = base + off + 2
+			n--
+			if tg&^mem.PageMask == base {
+				off = tg & mem.PageMask
+				continue
+			}
+			return tg, n, evLeave
+		case opBEQ:
+			if x[d.rs1()] == x[d.rs2()] {
+				n--
+				no := off + d.imm()
+				if no < mem.PageSize {
+					off = no
+					continue
+				}
+				return base + no, n, evLeave
+			}
+			n--
+			off += 4
+			continue
+		case opCBEQ:
+			if x[d.rs1()] == x[d.rs2()] {
+				n--
+				no := off + d.imm()
+				if no < mem.PageSize {
+					off = no
+					continue
+				}
+				return base + no, n, evLeave
+			}
+			n--
+			off += 2
+			continue
+		case opBNE:
+			if x[d.rs1()] != x[d.rs2()] {
+				n--
+				no := off + d.imm()
+				if no < mem.PageSize {
+					off = no
+					continue
+				}
+				return base + no, n, evLeave
+			}
+			n--
+			off += 4
+			continue
+		case opCBNE:
+			if x[d.rs1()] != x[d.rs2()] {
+				n--
+				no := off + d.imm()
+				if no < mem.PageSize {
+					off = no
+					continue
+				}
+				return base + no, n, evLeave
+			}
+			n--
+			off += 2
+			continue
+		case opBLT:
+			if int64(x[d.rs1()]) < int64(x[d.rs2()]) {
+				n--
+				no := off + d.imm()
+				if no < mem.PageSize {
+					off = no
+					continue
+				}
+				return base + no, n, evLeave
+			}
+			n--
+			off += 4
+			continue
+		case opBGE:
+			if int64(x[d.rs1()]) >= int64(x[d.rs2()]) {
+				n--
+				no := off + d.imm()
+				if no < mem.PageSize {
+					off = no
+					continue
+				}
+				return base + no, n, evLeave
+			}
+			n--
+			off += 4
+			continue
+		case opBLTU:
+			if x[d.rs1()] < x[d.rs2()] {
+				n--
+				no := off + d.imm()
+				if no < mem.PageSize {
+					off = no
+					continue
+				}
+				return base + no, n, evLeave
+			}
+			n--
+			off += 4
+			continue
+		case opBGEU:
+			if x[d.rs1()] >= x[d.rs2()] {
+				n--
+				no := off + d.imm()
+				if no < mem.PageSize {
+					off = no
+					continue
+				}
+				return base + no, n, evLeave
+			}
+			n--
+			off += 4
+			continue
+		case opLB:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.rtag != a&^0xfff|lid8 {
+				return base + off, n, evSlow
+			}
+			x[d.rd()] = uint64(int64(int8(e.page.Load8(a & mem.PageMask))))
+			n--
+			off += 4
+			continue
+		case opLBU:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.rtag != a&^0xfff|lid8 {
+				return base + off, n, evSlow
+			}
+			x[d.rd()] = uint64(e.page.Load8(a & mem.PageMask))
+			n--
+			off += 4
+			continue
+		case opLH:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.rtag != a&^0xffe|lid8 {
+				return base + off, n, evSlow
+			}
+			x[d.rd()] = uint64(int64(int16(e.page.Load16(a & mem.PageMask))))
+			n--
+			off += 4
+			continue
+		case opLHU:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.rtag != a&^0xffe|lid8 {
+				return base + off, n, evSlow
+			}
+			x[d.rd()] = uint64(e.page.Load16(a & mem.PageMask))
+			n--
+			off += 4
+			continue
+		case opLW:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.rtag != a&^0xffc|lid8 {
+				return base + off, n, evSlow
+			}
+			x[d.rd()] = uint64(int64(int32(e.page.Load32(a & mem.PageMask))))
+			n--
+			off += 4
+			continue
+		case opCLW:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.rtag != a&^0xffc|lid8 {
+				return base + off, n, evSlow
+			}
+			x[d.rd()] = uint64(int64(int32(e.page.Load32(a & mem.PageMask))))
+			n--
+			off += 2
+			continue
+		case opLWU:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.rtag != a&^0xffc|lid8 {
+				return base + off, n, evSlow
+			}
+			x[d.rd()] = uint64(e.page.Load32(a & mem.PageMask))
+			n--
+			off += 4
+			continue
+		case opLD:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.rtag != a&^0xff8|lid8 {
+				return base + off, n, evSlow
+			}
+			x[d.rd()] = e.page.Load64(a & mem.PageMask)
+			n--
+			off += 4
+			continue
+		case opCLD:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.rtag != a&^0xff8|lid8 {
+				return base + off, n, evSlow
+			}
+			x[d.rd()] = e.page.Load64(a & mem.PageMask)
+			n--
+			off += 2
+			continue
+		case opSB:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.wtag != a&^0xfff|lid8 {
+				return base + off, n, evSlow
+			}
+			e.page.Store8(a&mem.PageMask, uint8(x[d.rs2()]))
+			n--
+			off += 4
+			continue
+		case opSH:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.wtag != a&^0xffe|lid8 {
+				return base + off, n, evSlow
+			}
+			e.page.Store16(a&mem.PageMask, uint16(x[d.rs2()]))
+			n--
+			off += 4
+			continue
+		case opSW:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.wtag != a&^0xffc|lid8 {
+				return base + off, n, evSlow
+			}
+			e.page.Store32(a&mem.PageMask, uint32(x[d.rs2()]))
+			n--
+			off += 4
+			continue
+		case opCSW:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.wtag != a&^0xffc|lid8 {
+				return base + off, n, evSlow
+			}
+			e.page.Store32(a&mem.PageMask, uint32(x[d.rs2()]))
+			n--
+			off += 2
+			continue
+		case opSD:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.wtag != a&^0xff8|lid8 {
+				return base + off, n, evSlow
+			}
+			e.page.Store64(a&mem.PageMask, x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opCSD:
+			a := x[d.rs1()] + d.imm()
+			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			if e.wtag != a&^0xff8|lid8 {
+				return base + off, n, evSlow
+			}
+			e.page.Store64(a&mem.PageMask, x[d.rs2()])
+			n--
+			off += 2
+			continue
+		case opADDI:
+			x[d.rd()] = x[d.rs1()] + d.imm()
+			n--
+			off += 4
+			continue
+		case opCADDI:
+			x[d.rd()] = x[d.rs1()] + d.imm()
+			n--
+			off += 2
+			continue
+		case opSLTI:
+			x[d.rd()] = b2u(int64(x[d.rs1()]) < int64(d.imm()))
+			n--
+			off += 4
+			continue
+		case opSLTIU:
+			x[d.rd()] = b2u(x[d.rs1()] < d.imm())
+			n--
+			off += 4
+			continue
+		case opXORI:
+			x[d.rd()] = x[d.rs1()] ^ d.imm()
+			n--
+			off += 4
+			continue
+		case opORI:
+			x[d.rd()] = x[d.rs1()] | d.imm()
+			n--
+			off += 4
+			continue
+		case opANDI:
+			x[d.rd()] = x[d.rs1()] & d.imm()
+			n--
+			off += 4
+			continue
+		case opCANDI:
+			x[d.rd()] = x[d.rs1()] & d.imm()
+			n--
+			off += 2
+			continue
+		case opSLLI:
+			x[d.rd()] = x[d.rs1()] << (d.imm() & 63)
+			n--
+			off += 4
+			continue
+		case opCSLLI:
+			x[d.rd()] = x[d.rs1()] << (d.imm() & 63)
+			n--
+			off += 2
+			continue
+		case opSRLI:
+			x[d.rd()] = x[d.rs1()] >> (d.imm() & 63)
+			n--
+			off += 4
+			continue
+		case opCSRLI:
+			x[d.rd()] = x[d.rs1()] >> (d.imm() & 63)
+			n--
+			off += 2
+			continue
+		case opSRAI:
+			x[d.rd()] = uint64(int64(x[d.rs1()]) >> (d.imm() & 63))
+			n--
+			off += 4
+			continue
+		case opCSRAI:
+			x[d.rd()] = uint64(int64(x[d.rs1()]) >> (d.imm() & 63))
+			n--
+			off += 2
+			continue
+		case opADD:
+			x[d.rd()] = x[d.rs1()] + x[d.rs2()]
+			n--
+			off += 4
+			continue
+		case opCADD:
+			x[d.rd()] = x[d.rs1()] + x[d.rs2()]
+			n--
+			off += 2
+			continue
+		case opSUB:
+			x[d.rd()] = x[d.rs1()] - x[d.rs2()]
+			n--
+			off += 4
+			continue
+		case opCSUB:
+			x[d.rd()] = x[d.rs1()] - x[d.rs2()]
+			n--
+			off += 2
+			continue
+		case opSLL:
+			x[d.rd()] = x[d.rs1()] << (x[d.rs2()] & 63)
+			n--
+			off += 4
+			continue
+		case opSLT:
+			x[d.rd()] = b2u(int64(x[d.rs1()]) < int64(x[d.rs2()]))
+			n--
+			off += 4
+			continue
+		case opSLTU:
+			x[d.rd()] = b2u(x[d.rs1()] < x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opXOR:
+			x[d.rd()] = x[d.rs1()] ^ x[d.rs2()]
+			n--
+			off += 4
+			continue
+		case opCXOR:
+			x[d.rd()] = x[d.rs1()] ^ x[d.rs2()]
+			n--
+			off += 2
+			continue
+		case opSRL:
+			x[d.rd()] = x[d.rs1()] >> (x[d.rs2()] & 63)
+			n--
+			off += 4
+			continue
+		case opSRA:
+			x[d.rd()] = uint64(int64(x[d.rs1()]) >> (x[d.rs2()] & 63))
+			n--
+			off += 4
+			continue
+		case opOR:
+			x[d.rd()] = x[d.rs1()] | x[d.rs2()]
+			n--
+			off += 4
+			continue
+		case opCOR:
+			x[d.rd()] = x[d.rs1()] | x[d.rs2()]
+			n--
+			off += 2
+			continue
+		case opAND:
+			x[d.rd()] = x[d.rs1()] & x[d.rs2()]
+			n--
+			off += 4
+			continue
+		case opCAND:
+			x[d.rd()] = x[d.rs1()] & x[d.rs2()]
+			n--
+			off += 2
+			continue
+		case opADDIW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) + uint32(d.imm()))
+			n--
+			off += 4
+			continue
+		case opCADDIW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) + uint32(d.imm()))
+			n--
+			off += 2
+			continue
+		case opSLLIW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) << (d.imm() & 31))
+			n--
+			off += 4
+			continue
+		case opSRLIW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) >> (d.imm() & 31))
+			n--
+			off += 4
+			continue
+		case opSRAIW:
+			x[d.rd()] = uint64(int64(int32(x[d.rs1()]) >> (d.imm() & 31)))
+			n--
+			off += 4
+			continue
+		case opADDW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) + uint32(x[d.rs2()]))
+			n--
+			off += 4
+			continue
+		case opCADDW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) + uint32(x[d.rs2()]))
+			n--
+			off += 2
+			continue
+		case opSUBW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) - uint32(x[d.rs2()]))
+			n--
+			off += 4
+			continue
+		case opCSUBW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) - uint32(x[d.rs2()]))
+			n--
+			off += 2
+			continue
+		case opSLLW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) << (x[d.rs2()] & 31))
+			n--
+			off += 4
+			continue
+		case opSRLW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) >> (x[d.rs2()] & 31))
+			n--
+			off += 4
+			continue
+		case opSRAW:
+			x[d.rd()] = uint64(int64(int32(x[d.rs1()]) >> (x[d.rs2()] & 31)))
+			n--
+			off += 4
+			continue
+		case opMUL:
+			x[d.rd()] = x[d.rs1()] * x[d.rs2()]
+			n--
+			off += 4
+			continue
+		case opMULH:
+			x[d.rd()] = mulh(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opMULHSU:
+			x[d.rd()] = mulhsu(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opMULHU:
+			x[d.rd()], _ = bits.Mul64(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opDIV:
+			x[d.rd()] = div(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opDIVU:
+			x[d.rd()] = divu(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opREM:
+			x[d.rd()] = rem(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opREMU:
+			x[d.rd()] = remu(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opMULW:
+			x[d.rd()] = sx32(uint32(x[d.rs1()]) * uint32(x[d.rs2()]))
+			n--
+			off += 4
+			continue
+		case opDIVW:
+			x[d.rd()] = divw(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opDIVUW:
+			x[d.rd()] = divuw(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opREMW:
+			x[d.rd()] = remw(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		case opREMUW:
+			x[d.rd()] = remuw(x[d.rs1()], x[d.rs2()])
+			n--
+			off += 4
+			continue
+		}
+		return base + off, n, evSlow
+	}
+	return base + off, 0, evBudget
+}
 
 // Run interprets r's code until budget instructions are retired or the hart
 // traps, and reports why it stopped. asid names r's address space: TLB
@@ -28,8 +652,6 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 	pc := r.PC
 	n := budget
 	var ex Exit
-
-outer:
 	for n != 0 {
 		if pc&1 != 0 {
 			ex = Exit{Reason: Misaligned, Addr: pc, Access: Exec}
@@ -41,446 +663,30 @@ outer:
 			break
 		}
 		base := pc &^ mem.PageMask
-		off := pc & mem.PageMask
-		for n != 0 {
-			d := &blk.insts[off>>1]
-		dispatch:
-			switch d.op {
-			case opDecode:
-				p := blk.frame
-				lo := p.Load16(off)
-				if lo&3 == 3 && off == mem.PageSize-2 {
-					blk.insts[off>>1] = inst{op: opCross, rd: sink}
-					continue
-				}
-				var hi uint16
-				if lo&3 == 3 {
-					hi = p.Load16(off + 2)
-				}
-				blk.insts[off>>1] = decode(lo, hi)
-				continue
-			case opCross:
-				np := c.fetchFrame(t, base+mem.PageSize, lid8)
-				if np == nil {
-					pc = base + off
-					ex = Exit{Reason: Fault, Addr: base + mem.PageSize, Access: Exec}
-					break outer
-				}
-				c.cross = decode(blk.frame.Load16(off), np.Load16(0))
-				d = &c.cross
-				goto dispatch
-			case opPageEnd:
-				pc = base + off
-				continue outer
-			case opIllegal:
-				pc = base + off
-				ex = Exit{Reason: Illegal, Insn: uint32(d.imm)}
-				if d.length() == 2 {
-					ex.Insn &= 0xffff
-				}
-				break outer
-			case opNop:
-			case opLI:
-				x[d.rd&63] = uint64(int64(d.imm))
-			case opMV:
-				x[d.rd&63] = x[d.rs1&63]
-			case opAUIPC:
-				x[d.rd&63] = base + off + uint64(int64(d.imm))
-			case opJAL:
-				x[d.rd&63] = base + off + d.length()
-				n--
-				no := off + uint64(int64(d.imm))
-				if no < mem.PageSize {
-					off = no
-					continue
-				}
-				pc = base + no
-				continue outer
-			case opJALR:
-				tg := (x[d.rs1&63] + uint64(int64(d.imm))) &^ 1
-				x[d.rd&63] = base + off + d.length()
-				n--
-				if tg&^mem.PageMask == base {
-					off = tg & mem.PageMask
-					continue
-				}
-				pc = tg
-				continue outer
-			case opBEQ:
-				if x[d.rs1&63] == x[d.rs2&63] {
-					n--
-					no := off + uint64(int64(d.imm))
-					if no < mem.PageSize {
-						off = no
-						continue
-					}
-					pc = base + no
-					continue outer
-				}
-			case opBNE:
-				if x[d.rs1&63] != x[d.rs2&63] {
-					n--
-					no := off + uint64(int64(d.imm))
-					if no < mem.PageSize {
-						off = no
-						continue
-					}
-					pc = base + no
-					continue outer
-				}
-			case opBLT:
-				if int64(x[d.rs1&63]) < int64(x[d.rs2&63]) {
-					n--
-					no := off + uint64(int64(d.imm))
-					if no < mem.PageSize {
-						off = no
-						continue
-					}
-					pc = base + no
-					continue outer
-				}
-			case opBGE:
-				if int64(x[d.rs1&63]) >= int64(x[d.rs2&63]) {
-					n--
-					no := off + uint64(int64(d.imm))
-					if no < mem.PageSize {
-						off = no
-						continue
-					}
-					pc = base + no
-					continue outer
-				}
-			case opBLTU:
-				if x[d.rs1&63] < x[d.rs2&63] {
-					n--
-					no := off + uint64(int64(d.imm))
-					if no < mem.PageSize {
-						off = no
-						continue
-					}
-					pc = base + no
-					continue outer
-				}
-			case opBGEU:
-				if x[d.rs1&63] >= x[d.rs2&63] {
-					n--
-					no := off + uint64(int64(d.imm))
-					if no < mem.PageSize {
-						off = no
-						continue
-					}
-					pc = base + no
-					continue outer
-				}
-
-			case opLB:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.rtag != a&^0xfff|lid8 {
-					if p = c.dpage(t, a, Read, lid8); p == nil {
-						pc, ex = base+off, Exit{Reason: Fault, Addr: a, Access: Read}
-						break outer
-					}
-				}
-				x[d.rd&63] = uint64(int64(int8(p.Load8(a & mem.PageMask))))
-			case opLBU:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.rtag != a&^0xfff|lid8 {
-					if p = c.dpage(t, a, Read, lid8); p == nil {
-						pc, ex = base+off, Exit{Reason: Fault, Addr: a, Access: Read}
-						break outer
-					}
-				}
-				x[d.rd&63] = uint64(p.Load8(a & mem.PageMask))
-			case opLH:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.rtag != a&^0xffe|lid8 {
-					if p = c.loadSlow(t, a, 2, lid8); p == nil {
-						pc, ex = base+off, c.dataTrap(a, 2, Read)
-						break outer
-					}
-				}
-				x[d.rd&63] = uint64(int64(int16(p.Load16(a & mem.PageMask))))
-			case opLHU:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.rtag != a&^0xffe|lid8 {
-					if p = c.loadSlow(t, a, 2, lid8); p == nil {
-						pc, ex = base+off, c.dataTrap(a, 2, Read)
-						break outer
-					}
-				}
-				x[d.rd&63] = uint64(p.Load16(a & mem.PageMask))
-			case opLW:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.rtag != a&^0xffc|lid8 {
-					if p = c.loadSlow(t, a, 4, lid8); p == nil {
-						pc, ex = base+off, c.dataTrap(a, 4, Read)
-						break outer
-					}
-				}
-				x[d.rd&63] = uint64(int64(int32(p.Load32(a & mem.PageMask))))
-			case opLWU:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.rtag != a&^0xffc|lid8 {
-					if p = c.loadSlow(t, a, 4, lid8); p == nil {
-						pc, ex = base+off, c.dataTrap(a, 4, Read)
-						break outer
-					}
-				}
-				x[d.rd&63] = uint64(p.Load32(a & mem.PageMask))
-			case opLD:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.rtag != a&^0xff8|lid8 {
-					if p = c.loadSlow(t, a, 8, lid8); p == nil {
-						pc, ex = base+off, c.dataTrap(a, 8, Read)
-						break outer
-					}
-				}
-				x[d.rd&63] = p.Load64(a & mem.PageMask)
-
-			case opSB:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.wtag != a&^0xfff|lid8 {
-					if p = c.dpage(t, a, Write, lid8); p == nil {
-						pc, ex = base+off, Exit{Reason: Fault, Addr: a, Access: Write}
-						break outer
-					}
-				}
-				p.Store8(a&mem.PageMask, uint8(x[d.rs2&63]))
-			case opSH:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.wtag != a&^0xffe|lid8 {
-					if p = c.storeSlow(t, a, 2, lid8); p == nil {
-						pc, ex = base+off, c.dataTrap(a, 2, Write)
-						break outer
-					}
-				}
-				p.Store16(a&mem.PageMask, uint16(x[d.rs2&63]))
-			case opSW:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.wtag != a&^0xffc|lid8 {
-					if p = c.storeSlow(t, a, 4, lid8); p == nil {
-						pc, ex = base+off, c.dataTrap(a, 4, Write)
-						break outer
-					}
-				}
-				p.Store32(a&mem.PageMask, uint32(x[d.rs2&63]))
-			case opSD:
-				a := x[d.rs1&63] + uint64(int64(d.imm))
-				e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
-				p := e.page
-				if e.wtag != a&^0xff8|lid8 {
-					if p = c.storeSlow(t, a, 8, lid8); p == nil {
-						pc, ex = base+off, c.dataTrap(a, 8, Write)
-						break outer
-					}
-				}
-				p.Store64(a&mem.PageMask, x[d.rs2&63])
-
-			case opADDI:
-				x[d.rd&63] = x[d.rs1&63] + uint64(int64(d.imm))
-			case opSLTI:
-				x[d.rd&63] = b2u(int64(x[d.rs1&63]) < int64(d.imm))
-			case opSLTIU:
-				x[d.rd&63] = b2u(x[d.rs1&63] < uint64(int64(d.imm)))
-			case opXORI:
-				x[d.rd&63] = x[d.rs1&63] ^ uint64(int64(d.imm))
-			case opORI:
-				x[d.rd&63] = x[d.rs1&63] | uint64(int64(d.imm))
-			case opANDI:
-				x[d.rd&63] = x[d.rs1&63] & uint64(int64(d.imm))
-			case opSLLI:
-				x[d.rd&63] = x[d.rs1&63] << (d.imm & 63)
-			case opSRLI:
-				x[d.rd&63] = x[d.rs1&63] >> (d.imm & 63)
-			case opSRAI:
-				x[d.rd&63] = uint64(int64(x[d.rs1&63]) >> (d.imm & 63))
-			case opADD:
-				x[d.rd&63] = x[d.rs1&63] + x[d.rs2&63]
-			case opSUB:
-				x[d.rd&63] = x[d.rs1&63] - x[d.rs2&63]
-			case opSLL:
-				x[d.rd&63] = x[d.rs1&63] << (x[d.rs2&63] & 63)
-			case opSLT:
-				x[d.rd&63] = b2u(int64(x[d.rs1&63]) < int64(x[d.rs2&63]))
-			case opSLTU:
-				x[d.rd&63] = b2u(x[d.rs1&63] < x[d.rs2&63])
-			case opXOR:
-				x[d.rd&63] = x[d.rs1&63] ^ x[d.rs2&63]
-			case opSRL:
-				x[d.rd&63] = x[d.rs1&63] >> (x[d.rs2&63] & 63)
-			case opSRA:
-				x[d.rd&63] = uint64(int64(x[d.rs1&63]) >> (x[d.rs2&63] & 63))
-			case opOR:
-				x[d.rd&63] = x[d.rs1&63] | x[d.rs2&63]
-			case opAND:
-				x[d.rd&63] = x[d.rs1&63] & x[d.rs2&63]
-			case opADDIW:
-				x[d.rd&63] = sx32(uint32(x[d.rs1&63]) + uint32(d.imm))
-			case opSLLIW:
-				x[d.rd&63] = sx32(uint32(x[d.rs1&63]) << (d.imm & 31))
-			case opSRLIW:
-				x[d.rd&63] = sx32(uint32(x[d.rs1&63]) >> (d.imm & 31))
-			case opSRAIW:
-				x[d.rd&63] = uint64(int64(int32(x[d.rs1&63]) >> (d.imm & 31)))
-			case opADDW:
-				x[d.rd&63] = sx32(uint32(x[d.rs1&63]) + uint32(x[d.rs2&63]))
-			case opSUBW:
-				x[d.rd&63] = sx32(uint32(x[d.rs1&63]) - uint32(x[d.rs2&63]))
-			case opSLLW:
-				x[d.rd&63] = sx32(uint32(x[d.rs1&63]) << (x[d.rs2&63] & 31))
-			case opSRLW:
-				x[d.rd&63] = sx32(uint32(x[d.rs1&63]) >> (x[d.rs2&63] & 31))
-			case opSRAW:
-				x[d.rd&63] = uint64(int64(int32(x[d.rs1&63]) >> (x[d.rs2&63] & 31)))
-
-			case opMUL:
-				x[d.rd&63] = x[d.rs1&63] * x[d.rs2&63]
-			case opMULH:
-				x[d.rd&63] = mulh(x[d.rs1&63], x[d.rs2&63])
-			case opMULHSU:
-				x[d.rd&63] = mulhsu(x[d.rs1&63], x[d.rs2&63])
-			case opMULHU:
-				x[d.rd&63], _ = bits.Mul64(x[d.rs1&63], x[d.rs2&63])
-			case opDIV:
-				x[d.rd&63] = div(x[d.rs1&63], x[d.rs2&63])
-			case opDIVU:
-				x[d.rd&63] = divu(x[d.rs1&63], x[d.rs2&63])
-			case opREM:
-				x[d.rd&63] = rem(x[d.rs1&63], x[d.rs2&63])
-			case opREMU:
-				x[d.rd&63] = remu(x[d.rs1&63], x[d.rs2&63])
-			case opMULW:
-				x[d.rd&63] = sx32(uint32(x[d.rs1&63]) * uint32(x[d.rs2&63]))
-			case opDIVW:
-				x[d.rd&63] = divw(x[d.rs1&63], x[d.rs2&63])
-			case opDIVUW:
-				x[d.rd&63] = divuw(x[d.rs1&63], x[d.rs2&63])
-			case opREMW:
-				x[d.rd&63] = remw(x[d.rs1&63], x[d.rs2&63])
-			case opREMUW:
-				x[d.rd&63] = remuw(x[d.rs1&63], x[d.rs2&63])
-
-			case opFENCE:
-				atomic.AddUint64(&c.fenceVar, 1)
-			case opFENCEI:
-				c.FlushCode()
-				if c.CodeGen != nil {
-					c.seenGen = c.CodeGen.Add(1)
-				}
-				n--
-				pc = base + off + d.length()
-				continue outer
-			case opECALL:
-				pc, ex = base+off, Exit{Reason: Ecall}
-				break outer
-			case opEBREAK:
-				pc, ex = base+off, Exit{Reason: Ebreak}
-				break outer
-			case opRDCYCLE:
-				x[d.rd&63] = r.Instret + (budget - n)
-			case opRDTIME:
-				var v uint64
-				if c.TimeFn != nil {
-					v = c.TimeFn()
-				}
-				x[d.rd&63] = v
-
-			case opLRW, opLRD:
-				a := x[d.rs1&63]
-				size := uint64(4)
-				if d.op == opLRD {
-					size = 8
-				}
-				p := c.loadSlow(t, a, size, lid8)
-				if p == nil {
-					pc, ex = base+off, c.dataTrap(a, size, Read)
-					break outer
-				}
-				var v uint64
-				if size == 4 {
-					v = sx32(p.AtomicLoad32(a & mem.PageMask))
-				} else {
-					v = p.AtomicLoad64(a & mem.PageMask)
-				}
-				x[d.rd&63] = v
-				r.ResValid, r.ResAddr, r.ResVal = true, a, v
-			case opSCW, opSCD:
-				a := x[d.rs1&63]
-				size := uint64(4)
-				if d.op == opSCD {
-					size = 8
-				}
-				if a&(size-1) != 0 {
-					pc, ex = base+off, Exit{Reason: Misaligned, Addr: a, Access: Write}
-					break outer
-				}
-				fail := uint64(1)
-				if r.ResValid && r.ResAddr == a {
-					p := c.storeSlow(t, a, size, lid8)
-					if p == nil {
-						pc, ex = base+off, c.dataTrap(a, size, Write)
-						break outer
-					}
-					var ok bool
-					if size == 4 {
-						ok = p.CAS32(a&mem.PageMask, uint32(r.ResVal), uint32(x[d.rs2&63]))
-					} else {
-						ok = p.CAS64(a&mem.PageMask, r.ResVal, x[d.rs2&63])
-					}
-					if ok {
-						fail = 0
-					}
-				}
-				r.ResValid = false
-				x[d.rd&63] = fail
-			case opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW,
-				opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW:
-				a := x[d.rs1&63]
-				p := c.storeSlow(t, a, 4, lid8)
-				if p == nil {
-					pc, ex = base+off, c.dataTrap(a, 4, Write)
-					break outer
-				}
-				x[d.rd&63] = sx32(amo32(d.op, p.Addr32(a&mem.PageMask), uint32(x[d.rs2&63])))
-			case opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD,
-				opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
-				a := x[d.rs1&63]
-				p := c.storeSlow(t, a, 8, lid8)
-				if p == nil {
-					pc, ex = base+off, c.dataTrap(a, 8, Write)
-					break outer
-				}
-				x[d.rd&63] = amo64(d.op, p.Addr64(a&mem.PageMask), x[d.rs2&63])
-			default:
-				// Unreachable: every op is handled above. Report it as
-				// illegal rather than panic.
-				pc, ex = base+off, Exit{Reason: Illegal, Insn: uint32(d.imm)}
-				break outer
+		if blk.insts[(pc&mem.PageMask)>>1].op() == opCross {
+			// Decode the page-crossing instruction into the cross block,
+			// whose other slots all leave it, and run it from there.
+			np := c.fetchFrame(t, base+mem.PageSize, lid8)
+			if np == nil {
+				ex = Exit{Reason: Fault, Addr: base + mem.PageSize, Access: Exec}
+				break
 			}
-			n--
-			off += d.length()
+			if c.crossBlk == nil {
+				c.crossBlk = newCrossBlock()
+			}
+			c.crossBlk.insts[0] = decode(blk.frame.Load16(mem.PageSize-2), np.Load16(0))
+			blk, base = c.crossBlk, pc
 		}
-		pc = base + off
+		var ev uint8
+		pc, n, ev = c.hot(blk, base, pc-base, n, lid8)
+		if ev != evSlow {
+			continue
+		}
+		var stop bool
+		pc, n, ex, stop = c.slow(r, t, blk, base, pc, n, budget, lid8)
+		if stop {
+			break
+		}
 	}
 	x[0] = 0
 	copy(r.X[:], x[:32])
@@ -488,6 +694,165 @@ outer:
 	ex.Executed = budget - n
 	r.Instret += ex.Executed
 	return ex
+}
+
+// newCrossBlock returns a block whose slots all hold opPageEnd.
+func newCrossBlock() *block {
+	b := new(block)
+	for i := range b.insts {
+		b.insts[i] = mkInst(opPageEnd, sink, 0, 0, 0)
+	}
+	return b
+}
+
+// slow handles the instruction at pc in blk (whose offset 0 is at base)
+// that hot could not: it decodes a slot, fills the TLB for a load or store
+// (which hot then retries), or executes a rare instruction. It returns the
+// new pc and budget, and stop with the trap when the hart traps.
+func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8 uint64) (uint64, uint64, Exit, bool) {
+	x := &c.x
+	off := pc - base
+	slot := &blk.insts[(off>>1)%uint64(len(blk.insts))]
+	d := *slot
+	switch baseOps[d.op()] {
+	case opDecode:
+		p := blk.frame
+		lo := p.Load16(off)
+		if lo&3 == 3 && off == mem.PageSize-2 {
+			*slot = mkInst(opCross, sink, 0, 0, 0)
+			return pc, n, Exit{}, false
+		}
+		var hi uint16
+		if lo&3 == 3 {
+			hi = p.Load16(off + 2)
+		}
+		*slot = decode(lo, hi)
+		return pc, n, Exit{}, false
+	case opCross, opPageEnd:
+		// Run looks the pc up again.
+		return pc, n, Exit{}, false
+	case opIllegal:
+		ex := Exit{Reason: Illegal, Insn: uint32(d.imm())}
+		if d.length() == 2 {
+			ex.Insn &= 0xffff
+		}
+		return pc, n, ex, true
+	case opLB, opLBU:
+		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 1, Read, lid8)
+	case opLH, opLHU:
+		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 2, Read, lid8)
+	case opLW, opLWU:
+		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 4, Read, lid8)
+	case opLD:
+		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 8, Read, lid8)
+	case opSB:
+		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 1, Write, lid8)
+	case opSH:
+		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 2, Write, lid8)
+	case opSW:
+		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 4, Write, lid8)
+	case opSD:
+		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 8, Write, lid8)
+	case opFENCE:
+		atomic.AddUint64(&c.fenceVar, 1)
+	case opFENCEI:
+		c.FlushCode()
+		if c.CodeGen != nil {
+			c.seenGen = c.CodeGen.Add(1)
+		}
+	case opECALL:
+		return pc, n, Exit{Reason: Ecall}, true
+	case opEBREAK:
+		return pc, n, Exit{Reason: Ebreak}, true
+	case opRDCYCLE:
+		x[d.rd()] = r.Instret + (budget - n)
+	case opRDTIME:
+		var v uint64
+		if c.TimeFn != nil {
+			v = c.TimeFn()
+		}
+		x[d.rd()] = v
+	case opLRW, opLRD:
+		a := x[d.rs1()]
+		size := uint64(4)
+		if d.op() == opLRD {
+			size = 8
+		}
+		p := c.loadSlow(t, a, size, lid8)
+		if p == nil {
+			return pc, n, c.dataTrap(a, size, Read), true
+		}
+		var v uint64
+		if size == 4 {
+			v = sx32(p.AtomicLoad32(a & mem.PageMask))
+		} else {
+			v = p.AtomicLoad64(a & mem.PageMask)
+		}
+		x[d.rd()] = v
+		r.ResValid, r.ResAddr, r.ResVal = true, a, v
+	case opSCW, opSCD:
+		a := x[d.rs1()]
+		size := uint64(4)
+		if d.op() == opSCD {
+			size = 8
+		}
+		if a&(size-1) != 0 {
+			return pc, n, Exit{Reason: Misaligned, Addr: a, Access: Write}, true
+		}
+		fail := uint64(1)
+		if r.ResValid && r.ResAddr == a {
+			p := c.storeSlow(t, a, size, lid8)
+			if p == nil {
+				return pc, n, c.dataTrap(a, size, Write), true
+			}
+			var ok bool
+			if size == 4 {
+				ok = p.CAS32(a&mem.PageMask, uint32(r.ResVal), uint32(x[d.rs2()]))
+			} else {
+				ok = p.CAS64(a&mem.PageMask, r.ResVal, x[d.rs2()])
+			}
+			if ok {
+				fail = 0
+			}
+		}
+		r.ResValid = false
+		x[d.rd()] = fail
+	case opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW,
+		opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW:
+		a := x[d.rs1()]
+		p := c.storeSlow(t, a, 4, lid8)
+		if p == nil {
+			return pc, n, c.dataTrap(a, 4, Write), true
+		}
+		x[d.rd()] = sx32(amo32(d.op(), p.Addr32(a&mem.PageMask), uint32(x[d.rs2()])))
+	case opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD,
+		opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
+		a := x[d.rs1()]
+		p := c.storeSlow(t, a, 8, lid8)
+		if p == nil {
+			return pc, n, c.dataTrap(a, 8, Write), true
+		}
+		x[d.rd()] = amo64(d.op(), p.Addr64(a&mem.PageMask), x[d.rs2()])
+	default:
+		// Every other op is executed by hot, which does not send it here.
+		return pc, n, Exit{Reason: Illegal, Insn: uint32(d.imm())}, true
+	}
+	return pc + d.length(), n - 1, Exit{}, false
+}
+
+// fill makes the TLB hold the translation for an access of size bytes at
+// a, so that hot can retry the instruction at pc, or reports its trap.
+func (c *Core) fill(t Translator, pc, n, a, size uint64, acc Access, lid8 uint64) (uint64, uint64, Exit, bool) {
+	var p *mem.Page
+	if acc == Read {
+		p = c.loadSlow(t, a, size, lid8)
+	} else {
+		p = c.storeSlow(t, a, size, lid8)
+	}
+	if p == nil {
+		return pc, n, c.dataTrap(a, size, acc), true
+	}
+	return pc, n, Exit{}, false
 }
 
 // loadSlow returns the page for a load of size bytes at a through the

@@ -170,13 +170,13 @@ type Core struct {
 	lidNext  int
 	blocks   [blockSets][blockWays]*block // decode cache, set-associative by frame
 	bnext    [blockSets]uint8             // round-robin victim per set
-	cross    inst                         // decoded page-crossing instruction
+	crossBlk *block                       // holds a decoded page-crossing instruction in slot 0
 }
 
 // regFile is the register file during Run: x0..x31 and a sink at index 32
-// where decoded instructions with rd = x0 write. Indexes are masked with 63,
-// which removes bounds checks.
-type regFile [64]uint64
+// where decoded instructions with rd = x0 write. It has 256 entries so that
+// indexing it with a uint8 needs no bounds check.
+type regFile [256]uint64
 
 const (
 	dtlbSize  = 256
