@@ -161,6 +161,7 @@ const (
 	opCLD
 	opCSW
 	opCSD
+	opCEBREAK
 	numAllOps
 )
 
@@ -578,30 +579,31 @@ func decode(lo, hi uint16) inst {
 
 // twinOps maps an operation to its compressed twin (zero if it has none).
 var twinOps = [numOps]uint8{
-	opNop:   opCNop,
-	opLI:    opCLI,
-	opMV:    opCMV,
-	opADDI:  opCADDI,
-	opADDIW: opCADDIW,
-	opSLLI:  opCSLLI,
-	opSRLI:  opCSRLI,
-	opSRAI:  opCSRAI,
-	opANDI:  opCANDI,
-	opADD:   opCADD,
-	opSUB:   opCSUB,
-	opXOR:   opCXOR,
-	opOR:    opCOR,
-	opAND:   opCAND,
-	opSUBW:  opCSUBW,
-	opADDW:  opCADDW,
-	opJAL:   opCJAL,
-	opJALR:  opCJALR,
-	opBEQ:   opCBEQ,
-	opBNE:   opCBNE,
-	opLW:    opCLW,
-	opLD:    opCLD,
-	opSW:    opCSW,
-	opSD:    opCSD,
+	opNop:    opCNop,
+	opLI:     opCLI,
+	opMV:     opCMV,
+	opADDI:   opCADDI,
+	opADDIW:  opCADDIW,
+	opSLLI:   opCSLLI,
+	opSRLI:   opCSRLI,
+	opSRAI:   opCSRAI,
+	opANDI:   opCANDI,
+	opADD:    opCADD,
+	opSUB:    opCSUB,
+	opXOR:    opCXOR,
+	opOR:     opCOR,
+	opAND:    opCAND,
+	opSUBW:   opCSUBW,
+	opADDW:   opCADDW,
+	opJAL:    opCJAL,
+	opJALR:   opCJALR,
+	opBEQ:    opCBEQ,
+	opBNE:    opCBNE,
+	opLW:     opCLW,
+	opLD:     opCLD,
+	opSW:     opCSW,
+	opSD:     opCSD,
+	opEBREAK: opCEBREAK,
 }
 
 // baseOps maps every operation, twins included, to its 4-byte form.

@@ -763,7 +763,11 @@ func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8
 	case opECALL:
 		return pc, n, Exit{Reason: Ecall}, true
 	case opEBREAK:
-		return pc, n, Exit{Reason: Ebreak}, true
+		ex := Exit{Reason: Ebreak, Insn: 0x00100073}
+		if d.length() == 2 {
+			ex.Insn = 0x9002
+		}
+		return pc, n, ex, true
 	case opRDCYCLE:
 		x[d.rd()] = r.Instret + (budget - n)
 	case opRDTIME:

@@ -134,8 +134,9 @@ type Exit struct {
 	Addr uint64
 	// Access is the kind of the faulting access for Fault and Misaligned.
 	Access Access
-	// Insn is the instruction's bits for Illegal (a 16-bit form is
-	// zero-extended).
+	// Insn is the instruction's bits for Illegal and Ebreak (a 16-bit form,
+	// such as c.ebreak = 0x9002, is zero-extended): Insn&3 != 3 means the
+	// instruction is 2 bytes long.
 	Insn uint32
 }
 
