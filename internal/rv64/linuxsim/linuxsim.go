@@ -30,8 +30,8 @@ const (
 const (
 	stackTop  = 0x3f_ffff_f000 // one past the highest stack byte
 	stackSize = 8 << 20
-	brkLimit  = 1 << 30 // the heap may grow this far past the program
-	maxImage  = 1 << 30 // total bytes of PT_LOAD segments accepted
+	brkLimit  = 1 << 30  // the heap may grow this far past the program
+	maxImage  = 64 << 20 // total bytes of PT_LOAD segments accepted
 )
 
 // perm bits of a mapped page.
@@ -46,18 +46,52 @@ type page struct {
 	perm uint8
 }
 
-// Memory is a simple address space: a map from virtual page number to page.
+// Memory is a simple address space: a map from virtual page number to page,
+// plus read-write ranges whose pages are made (zero-filled) on first touch.
 // It implements rv64.Translator.
 type Memory struct {
 	pages map[uint64]page
+	lazy  []lazyRange
 }
+
+// lazyRange is [lo, hi) of demand-zero read-write memory.
+type lazyRange struct{ lo, hi uint64 }
 
 // NewMemory returns an empty address space.
 func NewMemory() *Memory { return &Memory{pages: make(map[uint64]page)} }
 
+// MapLazy makes [addr, addr+size) read-write memory whose pages are created
+// zero-filled when first touched. It returns the range's index, for
+// SetLazyEnd.
+func (m *Memory) MapLazy(addr, size uint64) int {
+	m.lazy = append(m.lazy, lazyRange{addr, addr + size})
+	return len(m.lazy) - 1
+}
+
+// SetLazyEnd moves the end of lazy range i (pages already made stay).
+func (m *Memory) SetLazyEnd(i int, end uint64) { m.lazy[i].hi = end }
+
+// lookup returns the page holding vaddr, making it if a lazy range covers
+// vaddr.
+func (m *Memory) lookup(vaddr uint64) (page, bool) {
+	vpn := vaddr >> mem.PageShift
+	pg, ok := m.pages[vpn]
+	if ok {
+		return pg, true
+	}
+	for _, r := range m.lazy {
+		if vaddr >= r.lo && vaddr < r.hi {
+			pg = page{p: new(mem.Page), perm: permR | permW}
+			m.pages[vpn] = pg
+			return pg, true
+		}
+	}
+	return pg, false
+}
+
 // Translate implements rv64.Translator.
 func (m *Memory) Translate(vaddr uint64, acc rv64.Access) (*mem.Page, bool, bool) {
-	pg, ok := m.pages[vaddr>>mem.PageShift]
+	pg, ok := m.lookup(vaddr)
 	if !ok {
 		return nil, false, false
 	}
@@ -92,7 +126,7 @@ func (m *Memory) Map(addr, size uint64, perm uint8) {
 // Write copies b to guest address addr, which must be mapped.
 func (m *Memory) Write(addr uint64, b []byte) error {
 	for len(b) > 0 {
-		pg, ok := m.pages[addr>>mem.PageShift]
+		pg, ok := m.lookup(addr)
 		if !ok {
 			return fmt.Errorf("write to unmapped address %#x", addr)
 		}
@@ -106,7 +140,7 @@ func (m *Memory) Write(addr uint64, b []byte) error {
 // Read copies guest memory at addr into b; it fails on an unreadable page.
 func (m *Memory) Read(addr uint64, b []byte) error {
 	for len(b) > 0 {
-		pg, ok := m.pages[addr>>mem.PageShift]
+		pg, ok := m.lookup(addr)
 		if !ok || pg.perm&permR == 0 {
 			return fmt.Errorf("read from unmapped address %#x", addr)
 		}
@@ -125,6 +159,7 @@ type Process struct {
 	Core *rv64.Core
 	brk0 uint64 // initial break (end of the highest segment, page-rounded)
 	brk  uint64
+	heap int // the lazy range [brk0, brk)
 }
 
 // Load parses elfBytes, maps its PT_LOAD segments and builds the initial
@@ -192,6 +227,7 @@ func Load(elfBytes []byte, args []string) (p *Process, err error) {
 	p = &Process{Mem: m, Core: rv64.NewCore()}
 	p.brk0 = (end + mem.PageMask) &^ mem.PageMask
 	p.brk = p.brk0
+	p.heap = m.MapLazy(p.brk0, 0)
 	p.Regs.PC = f.Entry
 	if err := p.buildStack(args, f, phdr); err != nil {
 		return nil, err
@@ -216,7 +252,7 @@ const (
 
 func (p *Process) buildStack(args []string, f *elf.File, phdr uint64) error {
 	m := p.Mem
-	m.Map(stackTop-stackSize, stackSize, permR|permW)
+	m.MapLazy(stackTop-stackSize, stackSize)
 	sp := uint64(stackTop)
 	put := func(b []byte) uint64 {
 		sp -= uint64(len(b))
@@ -296,12 +332,12 @@ func (p *Process) Execute(stdout io.Writer, maxInsns uint64) (exitCode int, insn
 		case rv64.Budget:
 			continue
 		case rv64.Ecall:
+			r.Instret++ // the ecall retires once the call completes
 			done, code, err := p.syscall(stdout)
 			if err != nil || done {
 				return code, r.Instret - start, err
 			}
 			r.PC += 4
-			r.Instret++ // the ecall retires once the call completes
 		default:
 			return 0, r.Instret - start, &ExitError{Exit: ex, PC: r.PC}
 		}
@@ -348,10 +384,8 @@ func (p *Process) setBrk(want uint64) uint64 {
 	if want < p.brk0 || want > p.brk0+brkLimit {
 		return p.brk
 	}
-	if want > p.brk {
-		p.Mem.Map(p.brk, want-p.brk, permR|permW)
-	}
 	p.brk = want
+	p.Mem.SetLazyEnd(p.heap, (want+mem.PageMask)&^mem.PageMask)
 	return p.brk
 }
 
