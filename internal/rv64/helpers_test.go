@@ -69,10 +69,6 @@ func (m *testMem) load64(vaddr uint64) uint64 {
 	return m.pages[vaddr>>mem.PageShift].p.Load64(vaddr & mem.PageMask)
 }
 
-func (m *testMem) store64(vaddr, v uint64) {
-	m.pages[vaddr>>mem.PageShift].p.Store64(vaddr&mem.PageMask, v)
-}
-
 // Encoders for the unit tests.
 
 func encR(op, f3, f7, rd, rs1, rs2 uint32) uint32 {

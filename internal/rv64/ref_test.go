@@ -112,7 +112,7 @@ func refExpand(c uint16) (uint32, bool) {
 	r2 := bitsOf(w, 6, 2)
 	ciImm := sx(bit(w, 12)<<5|bitsOf(w, 6, 2), 6)
 	switch op<<3 | f3 {
-	case 0<<3 | 0: // c.addi4spn
+	case 0<<3 + 0: // c.addi4spn
 		imm := bitsOf(w, 12, 11)<<4 | bitsOf(w, 10, 7)<<6 | bit(w, 6)<<2 | bit(w, 5)<<3
 		if imm == 0 {
 			return 0, false
@@ -130,7 +130,7 @@ func refExpand(c uint16) (uint32, bool) {
 	case 0<<3 | 7: // c.sd
 		imm := bitsOf(w, 12, 10)<<3 | bitsOf(w, 6, 5)<<6
 		return rS(3, rs1P, rdP, imm), true
-	case 1<<3 | 0: // c.addi, c.nop
+	case 1<<3 + 0: // c.addi, c.nop
 		return rI(0x13, 0, r, r, ciImm), true
 	case 1<<3 | 1: // c.addiw
 		if r == 0 {
@@ -182,7 +182,7 @@ func refExpand(c uint16) (uint32, bool) {
 	case 1<<3 | 6, 1<<3 | 7: // c.beqz, c.bnez
 		imm := sx(bit(w, 12)<<8|bitsOf(w, 11, 10)<<3|bitsOf(w, 6, 5)<<6|bitsOf(w, 4, 3)<<1|bit(w, 2)<<5, 9)
 		return rB(f3&1, rs1P, 0, imm), true
-	case 2<<3 | 0: // c.slli
+	case 2<<3 + 0: // c.slli
 		return rI(0x13, 1, r, r, bit(w, 12)<<5|r2), true
 	case 2<<3 | 2: // c.lwsp
 		if r == 0 {

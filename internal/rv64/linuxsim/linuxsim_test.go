@@ -96,9 +96,9 @@ func TestSyscalls(t *testing.T) {
 	code := []uint32{
 		li(a7, 214), li(a0, 0), ecallInsn, // brk(0) -> initial break
 		0x00050413,                                              // mv s0, a0
-		0x10040513 | 0<<7,                                       // addi a0, s0, 256
+		0x10040513,                                              // addi a0, s0, 256
 		ecallInsn,                                               // brk(s0+256)
-		0x00a43023 | 0,                                          // sd a0, 0(s0)  (the heap is usable)
+		0x00a43023,                                              // sd a0, 0(s0)  (the heap is usable)
 		li(a7, 64), li(a0, 1), 0x00040593, li(a2, 1), ecallInsn, // write(1, s0, 1)
 		li(a7, 64), li(a0, 5), ecallInsn, // write(5, ...) -> -EBADF
 		0x00a405a3,             // sb a0, 11(s0)
