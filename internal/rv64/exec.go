@@ -645,6 +645,12 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 			c.seenGen = g
 		}
 	}
+	if c.TLBGen != nil {
+		if g := c.TLBGen.Load(); g != c.seenTLB {
+			c.FlushTLB()
+			c.seenTLB = g
+		}
+	}
 	lid8 := c.lidFor(asid) << 3
 	x := &c.x
 	copy(x[:32], r.X[:])

@@ -474,6 +474,27 @@ func TestFlushTLB(t *testing.T) {
 	}
 }
 
+// TestTLBGen checks the machine-wide TLB generation counter.
+func TestTLBGen(t *testing.T) {
+	var gen atomic.Uint64
+	mc := newMachine(t, ld(a0, a1, 0), ecall)
+	mc.c.TLBGen = &gen
+	mc.r.X[a1] = dataVA
+	if ex := mc.run(10); ex.Reason != Ecall {
+		t.Fatalf("%+v", ex)
+	}
+	delete(mc.m.pages, dataVA>>12)
+	mc.r.PC = codeVA
+	if ex := mc.run(10); ex.Reason != Ecall { // still cached
+		t.Fatalf("cached: %+v", ex)
+	}
+	gen.Add(1)
+	mc.r.PC = codeVA
+	if ex := mc.run(10); ex.Reason != Fault || ex.Addr != dataVA {
+		t.Fatalf("after TLBGen: %+v", ex)
+	}
+}
+
 // TestTLBCachesTranslations checks that steady-state execution does not
 // call the Translator.
 func TestTLBCachesTranslations(t *testing.T) {

@@ -11,6 +11,34 @@
 // Guest memory is reached only through a Translator and the accessors of
 // package mem. Atomic memory operations are atomic across host cores; LR/SC is
 // a reservation plus compare-and-swap on the value loaded, as QEMU does.
+//
+// # Using it from a kernel
+//
+//   - Make one Core per host core (goroutine); give all Cores of a machine
+//     the same CodeGen (and, optionally, TLBGen) counter. Run a hart with
+//     c.Run(&regs, translator, asid, budget); the asid must differ between
+//     address spaces whose mappings differ (it tags TLB entries; nothing is
+//     flushed on a switch).
+//   - Ecall: the system call number and arguments are in Regs.X[17] (a7) and
+//     X[10]..X[15] (a0..a5), following the Linux convention if the kernel
+//     chooses it; Regs.PC is at the ecall (always 4 bytes): the kernel sets
+//     the results (X[10]) and adds 4 to PC before running the hart again.
+//     The ecall is not counted in Exit.Executed or Instret.
+//   - Fault: Exit.Addr and Exit.Access say what failed (for a fetch, the
+//     address of the instruction or of the page its second half lies in).
+//     After a keeper repairs the mapping, running the hart again retries
+//     the instruction. Misaligned: loads, stores and AMOs are never
+//     emulated. Illegal and Ebreak: Exit.Insn holds the bits (Insn&3 != 3
+//     means a 2-byte instruction).
+//   - Budget bounds how long Run runs: it returns after exactly budget
+//     retired instructions, so a budget is also the preemption quantum.
+//   - After removing or restricting a mapping, flush the TLBs: FlushTLB on
+//     an idle Core, or increment TLBGen. After changing bytes of a frame that
+//     may hold decoded code (reusing a frame, loading a program), increment
+//     CodeGen. Guest self-modifying code needs fence.i, as on hardware.
+//   - The decode cache holds up to 256 frames per Core (about 4 MiB) and
+//     keeps pointers to them, so those frames stay reachable until evicted
+//     or flushed with FlushCode.
 package rv64
 
 import (
@@ -156,10 +184,20 @@ type Core struct {
 	// have been executed (e.g. reusing a frame for new code). nil disables
 	// the cross-core check.
 	CodeGen *atomic.Uint64
+	// TLBGen is an optional machine-wide TLB generation counter, shared by
+	// all Cores like CodeGen: Run flushes this Core's TLB on entry when it
+	// has changed since this Core last saw it. The kernel increments it
+	// after removing or restricting a mapping, instead of calling FlushTLB
+	// on Cores that other goroutines are running. A Core already inside
+	// Run keeps its translations until Run returns (at most budget
+	// instructions later): the kernel waits for that before reusing the
+	// frame. nil disables the check.
+	TLBGen *atomic.Uint64
 
 	// Everything below is private to Run and the Flush methods.
 
 	seenGen  uint64 // the CodeGen value this Core's decode cache matches
+	seenTLB  uint64 // the TLBGen value this Core's TLB matches
 	lastAsid uint64 // asid of the previous Run, and its local id
 	lastLid  uint64
 	fenceVar uint64  // target of the atomic op that makes fence a host fence

@@ -300,6 +300,7 @@ type ExitError struct {
 	PC   uint64
 }
 
+// Error describes the trap and where it happened.
 func (e *ExitError) Error() string {
 	switch e.Exit.Reason {
 	case rv64.Budget:
@@ -402,8 +403,10 @@ func Run(elfBytes []byte, args []string, stdout io.Writer, maxInsns uint64) (exi
 	return p.Execute(stdout, maxInsns)
 }
 
+// bytesReaderAt reads an ELF held in memory.
 type bytesReaderAt []byte
 
+// ReadAt implements io.ReaderAt over the byte slice.
 func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || off >= int64(len(b)) {
 		return 0, io.EOF
