@@ -677,9 +677,6 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 				ex = Exit{Reason: Fault, Addr: base + mem.PageSize, Access: Exec}
 				break
 			}
-			if c.crossBlk == nil {
-				c.crossBlk = newCrossBlock()
-			}
 			c.crossBlk.insts[0] = decode(blk.frame.Load16(mem.PageSize-2), np.Load16(0))
 			blk, base = c.crossBlk, pc
 		}

@@ -240,7 +240,9 @@ type itlbEntry struct {
 	blk *block
 }
 
-// NewCore returns a Core with empty caches.
+// NewCore returns a Core with empty caches. Decode blocks (16 KiB each, at
+// most blockSets*blockWays = 256 per Core) are allocated the first time the
+// Core needs each one; after that Run allocates nothing.
 func NewCore() *Core {
-	return &Core{}
+	return &Core{crossBlk: newCrossBlock()}
 }
