@@ -138,7 +138,7 @@ const lidMask = 0xff8
 // codeBlock returns the decode block for the page holding pc, or nil if the
 // fetch faults.
 func (c *Core) codeBlock(t Translator, pc, lid8 uint64) *block {
-	e := &c.itlb[pc>>mem.PageShift&(itlbSize-1)]
+	e := &c.itlb[(pc>>mem.PageShift^lid8)&(itlbSize-1)]
 	tag := pc&^mem.PageMask | lid8
 	if e.tag == tag {
 		return e.blk
@@ -148,7 +148,7 @@ func (c *Core) codeBlock(t Translator, pc, lid8 uint64) *block {
 		return nil
 	}
 	b := c.lookupBlock(p)
-	e = &c.itlb[pc>>mem.PageShift&(itlbSize-1)]
+	e = &c.itlb[(pc>>mem.PageShift^lid8)&(itlbSize-1)]
 	e.tag, e.blk = tag, b
 	return b
 }
@@ -160,7 +160,7 @@ func (c *Core) dpage(t Translator, a uint64, acc Access, lid8 uint64) *mem.Page 
 	if !ok || p == nil || acc == Write && !w {
 		return nil
 	}
-	e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
+	e := &c.dtlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 	tag := a&^mem.PageMask | lid8
 	e.rtag, e.page = tag, p
 	e.wtag = 0
@@ -173,7 +173,7 @@ func (c *Core) dpage(t Translator, a uint64, acc Access, lid8 uint64) *mem.Page 
 // fetchFrame returns the frame of the code page holding pc without touching
 // the decode cache, or nil if the fetch faults.
 func (c *Core) fetchFrame(t Translator, pc, lid8 uint64) *mem.Page {
-	e := &c.itlb[pc>>mem.PageShift&(itlbSize-1)]
+	e := &c.itlb[(pc>>mem.PageShift^lid8)&(itlbSize-1)]
 	if e.tag == pc&^mem.PageMask|lid8 {
 		return e.blk.frame
 	}

@@ -208,7 +208,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opLB:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xfff|lid8 {
 				return base + off, n, evSlow
 			}
@@ -218,7 +218,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opLBU:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xfff|lid8 {
 				return base + off, n, evSlow
 			}
@@ -228,7 +228,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opLH:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xffe|lid8 {
 				return base + off, n, evSlow
 			}
@@ -238,7 +238,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opLHU:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xffe|lid8 {
 				return base + off, n, evSlow
 			}
@@ -248,7 +248,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opLW:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xffc|lid8 {
 				return base + off, n, evSlow
 			}
@@ -258,7 +258,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opCLW:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xffc|lid8 {
 				return base + off, n, evSlow
 			}
@@ -268,7 +268,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opLWU:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xffc|lid8 {
 				return base + off, n, evSlow
 			}
@@ -278,7 +278,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opLD:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xff8|lid8 {
 				return base + off, n, evSlow
 			}
@@ -288,7 +288,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opCLD:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xff8|lid8 {
 				return base + off, n, evSlow
 			}
@@ -298,7 +298,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opSB:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xfff|lid8 {
 				return base + off, n, evSlow
 			}
@@ -308,7 +308,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opSH:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xffe|lid8 {
 				return base + off, n, evSlow
 			}
@@ -318,7 +318,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opSW:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xffc|lid8 {
 				return base + off, n, evSlow
 			}
@@ -328,7 +328,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opCSW:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xffc|lid8 {
 				return base + off, n, evSlow
 			}
@@ -338,7 +338,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opSD:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xff8|lid8 {
 				return base + off, n, evSlow
 			}
@@ -348,7 +348,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			continue
 		case opCSD:
 			a := x[d.rs1()] + d.imm()
-			e := &tlb[a>>mem.PageShift&(dtlbSize-1)]
+			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xff8|lid8 {
 				return base + off, n, evSlow
 			}
@@ -868,7 +868,7 @@ func (c *Core) loadSlow(t Translator, a, size, lid8 uint64) *mem.Page {
 	if a&(size-1) != 0 {
 		return nil
 	}
-	e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
+	e := &c.dtlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 	if e.rtag == a&^mem.PageMask|lid8 {
 		return e.page
 	}
@@ -880,7 +880,7 @@ func (c *Core) storeSlow(t Translator, a, size, lid8 uint64) *mem.Page {
 	if a&(size-1) != 0 {
 		return nil
 	}
-	e := &c.dtlb[a>>mem.PageShift&(dtlbSize-1)]
+	e := &c.dtlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 	if e.wtag == a&^mem.PageMask|lid8 {
 		return e.page
 	}

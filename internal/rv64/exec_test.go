@@ -447,6 +447,10 @@ func TestAsidIsolation(t *testing.T) {
 	if a, b := m1.load64(dataVA), m2.load64(dataVA); a != 5 || b != 500 {
 		t.Errorf("counters %d %d, want 5 500", a, b)
 	}
+	// Switching between the two keeps both address spaces' translations.
+	if n := m1.calls.Load() + m2.calls.Load(); n > 8 {
+		t.Errorf("%d Translate calls for 10 runs in two address spaces", n)
+	}
 	// Many asids recycle local ids without mixing translations.
 	for i := uint64(0); i < 3*numLids; i++ {
 		m := mk(int32(i))

@@ -46,3 +46,26 @@ func benchCode(b *testing.B, code []uint32) {
 	}
 	b.ReportMetric(float64(b.N)*insns/b.Elapsed().Seconds()/1e6, "MIPS")
 }
+
+// BenchmarkRunEcall measures a Run that executes one instruction and stops
+// at an ecall, alternating between two address spaces (asids) on one Core:
+// the fixed cost of entering and leaving Run, as a kernel pays per system
+// call or domain switch.
+func BenchmarkRunEcall(b *testing.B) {
+	var ms [2]*testMem
+	for i := range ms {
+		ms[i] = newTestMem()
+		ms[i].mapPage(codeVA, true, false, true)
+		ms[i].storeCode(b, codeVA, addi(a0, a0, 1), ecall)
+	}
+	c := NewCore()
+	var r Regs
+	i := 0
+	for b.Loop() {
+		i ^= 1
+		r.PC = codeVA
+		if ex := c.Run(&r, ms[i], uint64(i+1), 100); ex.Reason != Ecall {
+			b.Fatal(ex)
+		}
+	}
+}

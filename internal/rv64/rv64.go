@@ -227,7 +227,9 @@ const (
 
 // dtlbEntry caches one data translation. rtag and wtag are the page's
 // virtual address with the local asid id in bits 3..11 (zero when invalid
-// for that access kind).
+// for that access kind). Both TLBs are direct-mapped, indexed by the virtual
+// page number xor the shifted local id, so that address spaces using the
+// same addresses (a CALL between domains) do not evict each other.
 type dtlbEntry struct {
 	rtag uint64
 	wtag uint64
