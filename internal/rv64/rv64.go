@@ -104,7 +104,8 @@ type Regs struct {
 	// ResValid, ResAddr and ResVal are the LR/SC reservation: LR sets it to
 	// the address and the (sign-extended) value loaded; SC succeeds only if
 	// it is valid for the same address and memory still holds that value,
-	// and clears it either way. The kernel may clear ResValid (e.g. on a
+	// and clears it when it completes, succeeding or not (an SC that faults
+	// keeps it, so that its retry can succeed). The kernel may clear ResValid (e.g. on a
 	// context switch or a trap) to make the next SC fail; it must not set it.
 	ResValid bool
 	ResAddr  uint64
