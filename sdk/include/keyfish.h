@@ -79,6 +79,13 @@ extern "C" {
 	KF_KEYS(KF_KR_RECV0, KF_KR_RECV0 + 1, KF_KR_RECV0 + 2, KF_KR_RECV0 + 3)
 
 /*
+ * KF_RECV_KEY_REGS initializes the keys of a kf_recv with the SDK's default
+ * registers: .keys = KF_RECV_KEY_REGS.
+ */
+#define KF_RECV_KEY_REGS \
+	{ KF_KR_RECV0, KF_KR_RECV0 + 1, KF_KR_RECV0 + 2, KF_KR_RECV0 + 3 }
+
+/*
  * KF_RECV_RESUME is the register where the fourth received key lands with
  * KF_RECV_KEYS: the resume key of a CALL, or the restart key of a trap
  * message. kf_reply answers through it.
@@ -163,7 +170,8 @@ typedef struct kf_recv {
 	void *buf;
 	unsigned long cap;
 	/* keys are the registers the four received keys land in, set by the
-	 * receiver; 0 discards a key. {12, 13, 14, 15} is the SDK default. */
+	 * receiver; 0 discards a key. KF_RECV_KEY_REGS ({12, 13, 14, 15}) is
+	 * the SDK default. */
 	unsigned char keys[4];
 	/* order is the order or return code that arrived. */
 	long order;

@@ -14,7 +14,7 @@ long api_all(void)
 	unsigned long n;
 	char buf[64];
 	kf_send s = { 1, buf, sizeof buf, { 8, 0, 0, 0 } };
-	kf_recv r = { buf, sizeof buf, { 12, 13, 14, 15 }, 0, 0, 0 };
+	kf_recv r = { buf, sizeof buf, KF_RECV_KEY_REGS, 0, 0, 0 };
 	long sum = 0;
 
 	sum += kf_invoke(KF_DESC(8, KF_INV_CALL), 1, buf, 8, KF_KEYS(1, 2, 3, 4),
