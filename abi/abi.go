@@ -643,3 +643,41 @@ const (
 	// RegsNative is the number of words of a native register file.
 	RegsNative Regs = 16
 )
+
+// Layout is the address space a program is loaded into (the loader and the
+// SDK's linker script and runtime agree on it). The image's segments lie
+// below LayoutImageEnd; the heap and the stack are red windows served by
+// the zero keeper.
+type Layout int64
+
+const (
+	// LayoutImageEnd bounds the program image.
+	LayoutImageEnd Layout = 0x1000_0000
+	// LayoutHeap is where the heap starts.
+	LayoutHeap Layout = 0x1000_0000
+	// LayoutHeapEnd is where the heap ends.
+	LayoutHeapEnd Layout = 0x2000_0000
+	// LayoutStackBase is the lowest stack address.
+	LayoutStackBase Layout = 0x7000_0000
+	// LayoutStackTop is just above the stack; sp starts below it.
+	LayoutStackTop Layout = 0x8000_0000
+	// LayoutRootSize is the size of the root segment (16^5 pages: 4 GiB).
+	LayoutRootSize Layout = 5
+	// LayoutRegionSize is the size of each 256 MiB region of the root.
+	LayoutRegionSize Layout = 4
+)
+
+// Zero is the layout of a red window node served by the zero keeper: slot
+// ZeroTreeSlot holds the node tree that maps the window, ZeroBankSlot the
+// bank that pays for the pages and nodes it adds, ZeroKeeperSlot the zero
+// keeper's start key; the format says 0 mapping slots (a window).
+type Zero int64
+
+const (
+	// ZeroTreeSlot holds the tree's root node key.
+	ZeroTreeSlot Zero = 0
+	// ZeroBankSlot holds the bank.
+	ZeroBankSlot Zero = 13
+	// ZeroKeeperSlot holds the keeper's start key.
+	ZeroKeeperSlot Zero = 14
+)

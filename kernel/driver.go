@@ -127,6 +127,8 @@ func (c *Core) execute(d *Domain) {
 		c.stats.slices++
 		c.trace(d, "slice", 0)
 		c.makeReady(d)
+	case evPause:
+		c.cur = d
 	}
 	c.finishEvent(d)
 }

@@ -36,7 +36,8 @@ type event uint8
 const (
 	evInvoke event = iota + 1 // it invokes a key (Core.inv)
 	evTrap                    // it trapped (Core.trap)
-	evSlice                   // its slice is used up, or the core was asked to preempt it
+	evSlice                   // its slice is used up
+	evPause                   // it stops for the core's own work and runs on after
 )
 
 var kinds = [...]cpuKind{abi.KindNative: nativeKind{}}

@@ -50,7 +50,8 @@ type Machine struct {
 	console  console
 	programs []registeredProgram
 	asids    atomic.Uint64
-	host     *Core // runs host calls (host.go)
+	codeGen  atomic.Uint64 // rv64: bumped by fence.i on any core
+	host     *Core         // runs host calls (host.go)
 
 	prime      *Bank
 	primeMeter *Meter

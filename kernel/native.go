@@ -21,8 +21,11 @@ type Msg struct {
 	Data  []byte
 	// Keys are the key registers of the keys to send; 0 sends DK(0).
 	Keys [4]uint8
-	// Recv are the key registers where the keys of the answer land; all
-	// zero means abi.KRRecv0 to abi.KRRecv0+3.
+	// Recv are the key registers where the keys of the answer land (0
+	// discards that key). For a final invocation (Return, CallGate, Fork)
+	// all zero means abi.KRRecv0 to abi.KRRecv0+3, so that the next
+	// message's resume key lands in register 15; for Call all zero
+	// discards them.
 	Recv [4]uint8
 }
 
@@ -112,8 +115,7 @@ func (x *Ctx) Call(kr uint8, m *Msg) (rc int64, data []byte) {
 	if rep.timer != 0 || rep.rc == int64(abi.RCWouldWait) {
 		return int64(abi.RCWouldWait), nil
 	}
-	recv := recvRegs(m.Recv)
-	for i, r := range recv {
+	for i, r := range m.Recv {
 		if r != 0 {
 			d.setKey(r, rep.keys[i])
 		}

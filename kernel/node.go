@@ -128,8 +128,13 @@ func (m *Machine) swapSlot(c *Core, n *Node, i int, nk Key) Key {
 	old := n.slots[i]
 	n.slots[i] = nk
 	n.mu.Unlock()
-	m.mappingChanged(c, &n.header)
-	return old.live()
+	old = old.live()
+	if old.hdr != nil {
+		// Filling an empty slot removes no mapping (faults are never
+		// cached); replacing a key may.
+		m.mappingChanged(c, &n.header)
+	}
+	return old
 }
 
 // mappingChanged makes the current invocation wait for a grace period if h

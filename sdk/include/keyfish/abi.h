@@ -430,4 +430,26 @@
 /* RegsNative is the number of words of a native register file. */
 #define KF_REGS_NATIVE 16L
 
+/* LayoutImageEnd bounds the program image. */
+#define KF_LAYOUT_IMAGE_END 268435456L
+/* LayoutHeap is where the heap starts. */
+#define KF_LAYOUT_HEAP 268435456L
+/* LayoutHeapEnd is where the heap ends. */
+#define KF_LAYOUT_HEAP_END 536870912L
+/* LayoutStackBase is the lowest stack address. */
+#define KF_LAYOUT_STACK_BASE 1879048192L
+/* LayoutStackTop is just above the stack; sp starts below it. */
+#define KF_LAYOUT_STACK_TOP 2147483648L
+/* LayoutRootSize is the size of the root segment (16^5 pages: 4 GiB). */
+#define KF_LAYOUT_ROOT_SIZE 5L
+/* LayoutRegionSize is the size of each 256 MiB region of the root. */
+#define KF_LAYOUT_REGION_SIZE 4L
+
+/* ZeroTreeSlot holds the tree's root node key. */
+#define KF_ZERO_TREE_SLOT 0L
+/* ZeroBankSlot holds the bank. */
+#define KF_ZERO_BANK_SLOT 13L
+/* ZeroKeeperSlot holds the keeper's start key. */
+#define KF_ZERO_KEEPER_SLOT 14L
+
 #endif /* KEYFISH_ABI_H */

@@ -1,0 +1,148 @@
+package kernel
+
+import (
+	"github.com/keyfish-os/keyfish/abi"
+	"github.com/keyfish-os/keyfish/internal/mem"
+)
+
+// Address segments. A domain's address slot holds a page key (a 4 KiB
+// space) or a segment key: a node of size k spans 16^k pages, each of its 16
+// slots 16^(k-1) pages, recursively down to pages. A slot may hold a
+// smaller segment, which maps only the start of the slot's range. A red
+// segment node carries its format in slot 15 (abi.Red): its size, how many
+// slots map memory, and which slot holds its segment keeper. A red node
+// whose format says 0 mapping slots is a window: slot 0 holds a segment of
+// the red node's own size that maps its whole range, leaving the other
+// slots free for the keeper's use. Below the root, a slot may hold a node
+// key, which maps as a segment one size smaller than its parent (the
+// largest that fits): a keeper can then build and walk its tree with node
+// keys. Read-only anywhere on the path makes the
+// mapping read-only; a no-call key hides the keepers of its node and below.
+
+// segFault describes a failed translation: why, and which segment keeper
+// (if any) should hear of it.
+type segFault struct {
+	detail abi.Fault
+	keeper Key    // the innermost visible red segment's keeper, or DK(0)
+	node   Key    // a node key to that red segment node
+	offset uint64 // the address's offset within that red segment
+}
+
+// maxPath bounds a walk: sizes shrink at every level except windows, and a
+// window must be followed by a real node.
+const maxPath = 2*int(abi.LimitMaxSegSize) + 2
+
+// translate walks space for vaddr. It returns the page and whether it may
+// be written, or nil with f describing the fault. Every page and node on a
+// successful path is marked mapped, so that changing them later waits for a
+// grace period.
+func translate(space Key, vaddr uint64, write bool, f *segFault) (*Page, bool) {
+	*f = segFault{detail: abi.FaultNotMapped}
+	k := space.live()
+	addr := vaddr
+	ro, nocall := false, false
+	childSize := uint(0) // the size a node key at this level maps as
+	for range maxPath {
+		if k.flags&flReadOnly != 0 {
+			ro = true
+		}
+		if k.flags&flNoCall != 0 {
+			nocall = true
+		}
+		switch k.kt {
+		case ktPage:
+			if addr >= mem.PageSize {
+				return nil, false
+			}
+			if write && ro {
+				f.detail = abi.FaultReadOnly
+				return nil, false
+			}
+			if !k.hdr.mapped.Load() {
+				k.hdr.mapped.Store(true)
+			}
+			return k.hdr.page(), !ro
+		case ktSegment:
+		case ktNode:
+			if childSize == 0 {
+				f.detail = abi.FaultBadSegment // a node key is no root
+				return nil, false
+			}
+			k.db = uint8(childSize)
+		case 0:
+			return nil, false // nothing mapped (DK(n) or a void key)
+		default:
+			f.detail = abi.FaultBadSegment
+			return nil, false
+		}
+		n := k.hdr.node()
+		size := uint(k.db)
+		n.mu.Lock()
+		if !n.mapped.Load() {
+			n.mapped.Store(true)
+		}
+		var format uint64
+		red := k.flags&flRed != 0
+		if red {
+			fk := n.slots[abi.RedFormatSlot]
+			if fk.kt != 0 {
+				n.mu.Unlock()
+				f.detail = abi.FaultBadSegment
+				return nil, false
+			}
+			format = fk.val
+			size = uint(format & 0xff)
+		}
+		if size < 1 || size > uint(abi.LimitMaxSegSize) {
+			n.mu.Unlock()
+			f.detail = abi.FaultBadSegment
+			return nil, false
+		}
+		shift := mem.PageShift + 4*size // bytes spanned: 1 << shift
+		if shift < 64 && addr>>shift != 0 {
+			n.mu.Unlock()
+			return nil, false
+		}
+		var child Key
+		childMax := size - 1
+		if red {
+			nslots := format >> abi.RedSlotsShift & 0xff
+			ks := format >> abi.RedKeeperShift & 0xff
+			if !nocall && ks < 16 && ks != uint64(abi.RedFormatSlot) {
+				f.keeper = n.slots[ks].live()
+				f.node = keyTo(&n.header, abi.KTNode, 0, 0)
+				f.offset = addr
+			}
+			if nslots == 0 {
+				// A window: slot 0 maps the whole range.
+				child = n.slots[0]
+				childMax = size
+				n.mu.Unlock()
+				k = child.live()
+				childSize = childMax
+				if k.kt == ktSegment && k.flags&flRed == 0 && uint(k.db) > childMax {
+					f.detail = abi.FaultBadSegment
+					return nil, false
+				}
+				continue
+			}
+			idx := addr >> (shift - 4)
+			if idx >= nslots || idx >= uint64(abi.RedFormatSlot) {
+				n.mu.Unlock()
+				return nil, false
+			}
+		}
+		idx := addr >> (shift - 4) & 15
+		child = n.slots[idx]
+		n.mu.Unlock()
+		addr &= 1<<(shift-4) - 1
+		k = child.live()
+		childSize = childMax
+		if k.kt == ktSegment && k.flags&flRed == 0 && uint(k.db) > childMax {
+			f.detail = abi.FaultBadSegment
+			return nil, false
+		}
+	}
+	f.detail = abi.FaultBadSegment
+	return nil, false
+}
