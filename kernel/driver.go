@@ -48,6 +48,9 @@ type Core struct {
 type coreStats struct {
 	events, invocations, kernelCalls, traps, retries, slices uint64
 	busyTicks, idleSpins, sleeps                             uint64
+	idleNanos                                                int64 // time spent idle (spinning or asleep)
+	byKey                                                    [32]uint64
+	byTrap                                                   [16]uint64
 }
 
 // step handles one event: pending kernel messages, then one domain run

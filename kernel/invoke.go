@@ -28,6 +28,7 @@ type pendingReply struct {
 // available, stalled or sending. c may have a new domain to run in c.cur.
 func (c *Core) invoke(d *Domain, inv *invocation) {
 	k := inv.key.live()
+	c.stats.byKey[k.kt&31]++
 	if inv.typ != abi.InvFork {
 		d.recv = inv.recv
 	}

@@ -65,10 +65,11 @@ type Machine struct {
 
 	tracing bool // cfg.Trace != nil
 
-	running atomic.Bool
-	active  atomic.Int32 // parallel mode: cores not asleep
-	done    chan struct{}
-	doneMu  sync.Mutex
+	running  atomic.Bool
+	runNanos int64        // wall time spent in Run
+	active   atomic.Int32 // parallel mode: cores not asleep
+	done     chan struct{}
+	doneMu   sync.Mutex
 
 	stats machineStats
 }
@@ -194,6 +195,8 @@ func (m *Machine) Run(ctx context.Context) error {
 			c.flushMeter()
 		}
 	}()
+	t0 := nanotime()
+	defer func() { m.runNanos += nanotime() - t0 }()
 	if m.det {
 		return m.runDeterministic(ctx)
 	}
@@ -299,10 +302,17 @@ func (m *Machine) runParallel(ctx context.Context) error {
 func (c *Core) loop(ctx context.Context) {
 	m := c.m
 	spins := 0
+	var idleSince int64
 	for {
 		if c.step() {
+			if spins > 0 {
+				c.stats.idleNanos += nanotime() - idleSince
+			}
 			spins = 0
 			continue
+		}
+		if spins == 0 {
+			idleSince = nanotime()
 		}
 		if spins < 200 {
 			spins++
@@ -313,7 +323,11 @@ func (c *Core) loop(ctx context.Context) {
 			continue
 		}
 		spins = 0
-		if !c.sleep(ctx) {
+		c.stats.idleNanos += nanotime() - idleSince
+		t0 := nanotime()
+		ok := c.sleep(ctx)
+		c.stats.idleNanos += nanotime() - t0
+		if !ok {
 			return
 		}
 		if m.isDone() || ctx.Err() != nil {

@@ -22,6 +22,7 @@ type keeperTrap struct {
 // raiseTrap delivers d's trap. d is executing on c.
 func (c *Core) raiseTrap(d *Domain, t *keeperTrap) {
 	c.stats.traps++
+	c.stats.byTrap[t.info.code&15]++
 	d.trap = t.info
 	var keeper, key0 Key
 	switch {
