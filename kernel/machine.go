@@ -303,12 +303,21 @@ func (c *Core) loop(ctx context.Context) {
 	m := c.m
 	spins := 0
 	var idleSince int64
+	cancelled := ctx.Done()
 	for {
 		if c.step() {
 			if spins > 0 {
 				c.stats.idleNanos += nanotime() - idleSince
 			}
 			spins = 0
+			// A core that always has work must still notice the end of
+			// Run's context: it stops between events, where the machine is
+			// consistent.
+			select {
+			case <-cancelled:
+				return
+			default:
+			}
 			continue
 		}
 		if spins == 0 {
