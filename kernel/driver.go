@@ -66,6 +66,7 @@ func (c *Core) step() bool {
 		d = c.cl.popReady()
 		if d != nil {
 			d.state = dsExecuting
+			d.executing = c
 		}
 		c.cl.unlock()
 		if d == nil {
@@ -94,8 +95,8 @@ func (c *Core) housekeeping() bool {
 func (c *Core) execute(d *Domain) {
 	c.stats.events++
 	d.events++
-	d.executing = c
-	d.state = dsExecuting
+	// d.state and d.executing were set under the cluster lock when this
+	// core took d (step, switchTo): other cores read them under that lock.
 	if d.dead() {
 		c.finishEvent(d)
 		return
@@ -154,10 +155,14 @@ func (c *Core) finishEvent(d *Domain) {
 			cl.pushReady(d)
 		}
 	}
-	if d.state == dsExecuting {
-		d.state = dsStopped // killed while running
+	if d.executing == c {
+		// Still this core's. (d may have left it and been taken by
+		// another core already: stalled, woken and picked up again.)
+		if d.state == dsExecuting {
+			d.state = dsStopped // killed while running
+		}
+		d.executing = nil
 	}
-	d.executing = nil
 	c.runDeferred(d)
 	if d.dead() {
 		c.m.killDomain(d) // queued for reaping once; a no-op if it was

@@ -252,6 +252,7 @@ func (c *Core) switchTo(d, t *Domain, typ abi.Inv) {
 		c.cur = d
 	}
 	t.state = dsExecuting
+	t.executing = c
 }
 
 // finishSender sets d's state after its invocation went nowhere (its
