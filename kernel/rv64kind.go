@@ -77,6 +77,7 @@ func (rvKind) run(c *Core, d *Domain) event {
 	rc.trans.c, rc.trans.d = c, d
 	for {
 		if !c.meterFor(d) {
+			c.trap.info.pc = r.PC // where it stopped: the keeper and DomainState see it
 			return evTrap
 		}
 		budget := min(c.lease.left, rc.slice, rvChunk)
