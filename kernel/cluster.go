@@ -29,12 +29,20 @@ type Cluster struct {
 	timers               timerHeap
 	zombies              []*Domain // (mu) killed domains whose outbox is still away
 
-	inbox inbox     // messages from other clusters
+	// Written by other clusters' cores: each on cache lines of its own.
+	_     cacheLinePad
+	inbox inbox // messages from other clusters
+	_     cacheLinePad
 	reap  reapStack // killed domains to reap
-
+	_     cacheLinePad
 	idle  atomic.Int32 // number of cores sleeping
 	homed atomic.Int64 // domains given this home by clusterFor (a balance hint)
+	_     cacheLinePad
 }
+
+// cacheLinePad keeps what cores write from sharing a cache line with what
+// other cores read (false sharing).
+type cacheLinePad [64]byte
 
 // hasGrace reports whether replies wait for a grace period here.
 func (cl *Cluster) hasGrace() bool {
@@ -127,6 +135,8 @@ func (cl *Cluster) stall(d, t *Domain) {
 }
 
 func (cl *Cluster) stallLink(s, t *Domain, head bool) {
+	t.nstalled++
+	atomicMax(&cl.m.stats.maxStall, int64(t.nstalled))
 	s.snext = nil
 	switch {
 	case t.stallHead == nil:
@@ -143,6 +153,7 @@ func (cl *Cluster) stallLink(s, t *Domain, head bool) {
 func (cl *Cluster) stallPop(t *Domain) *Domain {
 	s := t.stallHead
 	if s != nil {
+		t.nstalled--
 		t.stallHead = s.snext
 		if t.stallHead == nil {
 			t.stallTail = nil
@@ -167,6 +178,7 @@ func (cl *Cluster) stallUnlink(s, t *Domain) {
 			t.stallTail = prev
 		}
 		x.snext = nil
+		t.nstalled--
 		return
 	}
 }

@@ -101,23 +101,28 @@ type Domain struct {
 
 	// Queue links. qprev/qnext link the domain into its home cluster's
 	// ready queue or a core's grace list (home). snext links it into the
-	// stall queue of the domain it is stalled on (that domain's home).
-	// inext links its outbox into a cluster's inbox (the inbox's lock).
+	// stall queue of the domain it is stalled on (that domain's home);
+	// inext (beside the outbox) links the outbox into a cluster's inbox.
 	qprev, qnext *Domain
 	snext        *Domain
-	inext        *Domain
 	stalledOn    *Domain // the target of a local stall (home)
 	retry        bool    // re-executing a stalled invocation: re-stall at the head
 
 	// stall queue: domains whose start-key invocation waits for this
 	// domain to become available, FIFO (home).
 	stallHead, stallTail *Domain
+	nstalled             int
 
 	// out is the outbox: an invocation or reply in flight to another
 	// cluster. Written by the home cluster before posting; read by the
-	// consuming cluster, which clears outBusy when done with it.
+	// consuming cluster, which clears outBusy when done with it. Both
+	// sit on cache lines of their own, apart from the fields the home
+	// cluster keeps touching.
+	_          cacheLinePad
 	out        outbox
 	outBusy    atomic.Bool
+	inext      *Domain // links the outbox into an inbox (the inbox's lock)
+	_          cacheLinePad
 	remoteCall uint64 // the resume generation of a CALL sent to another cluster (home)
 
 	// deferred is the first domain whose kernel operation on this one waits
@@ -181,7 +186,7 @@ func (d *Domain) init(m *Machine, cl *Cluster, kind abi.Kind) {
 	d.cpu.nat = nativeRegs{buf: buf}
 	d.qprev, d.qnext, d.snext, d.inext, d.stalledOn = nil, nil, nil, nil, nil
 	d.retry = false
-	d.stallHead, d.stallTail = nil, nil
+	d.stallHead, d.stallTail, d.nstalled = nil, nil, 0
 	d.out = outbox{}
 	d.outBusy.Store(false)
 	d.deferred = nil

@@ -27,6 +27,9 @@ type Stats struct {
 	DomainsFreed uint64
 	// ConsoleBytes counts bytes written to the console.
 	ConsoleBytes uint64
+	// MaxStallQueue and MaxInbox are the longest stall queue and inbox
+	// seen: never more than the number of domains.
+	MaxStallQueue, MaxInbox int64
 }
 
 // CoreStats is one core's part.
@@ -60,12 +63,13 @@ func TrapName(t abi.Trap) string {
 // Stats returns the machine's counters.
 func (m *Machine) Stats() Stats {
 	s := Stats{
-		Topology:     FormatTopology(m.Clusters()),
-		WallSeconds:  float64(m.runNanos) / 1e9,
-		Invocations:  map[string]uint64{},
-		Traps:        map[string]uint64{},
-		Messages:     m.stats.posts.Load(),
-		DomainsFreed: m.stats.domainsFreed.Load(),
+		Topology:    FormatTopology(m.Clusters()),
+		WallSeconds: float64(m.runNanos) / 1e9,
+		Invocations: map[string]uint64{},
+		Traps:       map[string]uint64{},
+
+		DomainsFreed:  m.stats.domainsFreed.Load(),
+		MaxStallQueue: m.stats.maxStall.Load(),
 	}
 	m.console.mu.Lock()
 	s.ConsoleBytes = m.console.bytes
@@ -81,6 +85,8 @@ func (m *Machine) Stats() Stats {
 		}
 		s.Cores = append(s.Cores, cs)
 		s.Ticks += c.stats.busyTicks
+		s.Messages += c.stats.posts
+		s.MaxInbox = max(s.MaxInbox, c.stats.maxInbox)
 		for kt, n := range c.stats.byKey {
 			if n > 0 {
 				name := "data"

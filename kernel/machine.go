@@ -76,11 +76,26 @@ type Machine struct {
 
 // machineStats counts machine-wide events (atomics: any core).
 type machineStats struct {
-	posts        atomic.Uint64
-	domainsFreed atomic.Uint64
-	// pending work that lives outside ready queues and inboxes, counted so
-	// that quiescence can be judged from atomics alone.
+	// Pending work that lives outside ready queues and inboxes, counted so
+	// that quiescence can be judged from atomics alone. Every core reads
+	// these at every event, and they change rarely: they get a cache line
+	// of their own.
+	_                      [64]byte
 	timers, grace, zombies atomic.Int64
+	_                      [64]byte
+	domainsFreed           atomic.Uint64
+	// the longest stall queue seen, to check that no queue grows past the
+	// number of domains
+	maxStall atomic.Int64
+}
+
+func atomicMax(a *atomic.Int64, v int64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }
 
 // New builds a machine: its clusters and cores, the prime bank holding all
@@ -301,6 +316,7 @@ func (m *Machine) runParallel(ctx context.Context) error {
 // idle, poll briefly, then sleep until notified or the next timer.
 func (c *Core) loop(ctx context.Context) {
 	m := c.m
+	oversubscribed := len(m.cores) > runtime.GOMAXPROCS(0)
 	spins := 0
 	var idleSince int64
 	cancelled := ctx.Done()
@@ -323,10 +339,11 @@ func (c *Core) loop(ctx context.Context) {
 		if spins == 0 {
 			idleSince = nanotime()
 		}
-		if spins < 200 {
+		if spins < spinLimit {
 			spins++
 			c.stats.idleSpins++
-			if spins%16 == 0 {
+			if oversubscribed && spins%16 == 0 {
+				// More cores than Go can run at once: let the others in.
 				runtime.Gosched()
 			}
 			continue
@@ -344,6 +361,11 @@ func (c *Core) loop(ctx context.Context) {
 		}
 	}
 }
+
+// spinLimit is how many times an idle core polls for work before it
+// sleeps: a message arriving while it polls is picked up at once, one
+// arriving later pays a wake-up.
+const spinLimit = 2000
 
 // sleep parks the core until notified, its cluster's next timer, or the
 // machine finishing. It reports false when the machine is finished.

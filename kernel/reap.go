@@ -148,7 +148,7 @@ func (c *Core) calleeGone(d *Domain) {
 		w := k.hdr.domain()
 		if h := w.home.Load(); h != c.cl {
 			d.outBusy.Store(true)
-			c.m.post(h, d)
+			c.post(h, d)
 			return
 		}
 		if w.state != dsWaiting {

@@ -49,7 +49,7 @@ type inbox struct {
 	n          atomic.Int32 // entries, readable without mu
 }
 
-func (ib *inbox) push(d *Domain) {
+func (ib *inbox) push(d *Domain) int32 {
 	ib.mu.Lock()
 	d.inext = nil
 	if ib.tail != nil {
@@ -58,8 +58,9 @@ func (ib *inbox) push(d *Domain) {
 		ib.head = d
 	}
 	ib.tail = d
-	ib.n.Add(1)
+	n := ib.n.Add(1)
 	ib.mu.Unlock()
+	return n
 }
 
 // take removes every entry and returns the first (linked through inext).
@@ -76,9 +77,10 @@ func (ib *inbox) take() *Domain {
 }
 
 // post links d's outbox into cl's inbox and wakes a core there.
-func (m *Machine) post(cl *Cluster, d *Domain) {
-	cl.inbox.push(d)
-	m.stats.posts.Add(1)
+func (c *Core) post(cl *Cluster, d *Domain) {
+	n := cl.inbox.push(d)
+	c.stats.posts++
+	c.stats.maxInbox = max(c.stats.maxInbox, int64(n))
 	cl.kick()
 }
 
@@ -124,7 +126,7 @@ func (c *Core) sendRemote(d *Domain, k Key, inv *invocation, kind msgKind) {
 		d.state = dsSending
 	}
 	c.cl.unlock()
-	c.m.post(to, d)
+	c.post(to, d)
 }
 
 // sendKernelOp sends a domain key invocation to the cluster that owns the
@@ -159,7 +161,7 @@ func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
 	cl.lock()
 	d.state = dsSending
 	cl.unlock()
-	c.m.post(t.home.Load(), d)
+	c.post(t.home.Load(), d)
 }
 
 // retryLater makes d re-execute its current invocation later.
@@ -199,7 +201,7 @@ func (c *Core) drainInbox() bool {
 // reports whether it did.
 func (c *Core) forward(s, t *Domain) bool {
 	if h := t.home.Load(); h != c.cl {
-		c.m.post(h, s)
+		c.post(h, s)
 		return true
 	}
 	return false
@@ -250,7 +252,7 @@ func (c *Core) ackReply(s *Domain, rc int64, hasReply bool) {
 		s.out.n = 0
 		s.out.keys = [4]Key{}
 	}
-	c.m.post(s.home.Load(), s)
+	c.post(s.home.Load(), s)
 }
 
 // recvReply: s returned to a resume key of w, homed here.
