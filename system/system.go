@@ -92,6 +92,9 @@ type Proc struct {
 	Domain kernel.Key
 	// Bank is its bank, Meter its meter.
 	Bank, Meter kernel.Key
+	// Collector is a domain key to the native domain its exit key calls,
+	// which records the status.
+	Collector kernel.Key
 }
 
 // Options configures a program.
@@ -188,7 +191,7 @@ func (s *System) Load(name string, img []byte, opt Options) (*Proc, error) {
 	if err := m.SetKeyReg(p.Domain, int(abi.KRSelf), p.Domain); err != nil {
 		return fail(err)
 	}
-	proc := &Proc{s: s, idx: idx, Name: name, Domain: p.Domain, Bank: bank, Meter: meter}
+	proc := &Proc{s: s, idx: idx, Name: name, Domain: p.Domain, Bank: bank, Meter: meter, Collector: exitDom}
 	s.mu.Lock()
 	s.procs = append(s.procs, proc)
 	s.mu.Unlock()
