@@ -32,10 +32,14 @@ type DemoProgram struct {
 	Want string
 }
 
-// What the demo programs should do.
+// What the demo programs should do (DemoProgram.Want).
 const (
+	// WantExit0 means the program should exit with status 0.
 	WantExit0 = "exit 0"
+	// WantMeter means its meter should stop it (a meter trap, no keeper).
 	WantMeter = "stopped by its meter"
+	// WantServe means it is a server: it should end available, waiting
+	// for the next message.
 	WantServe = "serve"
 )
 

@@ -44,7 +44,7 @@ func ExampleSystem_LoadDemo() {
 	if err != nil {
 		panic(err)
 	}
-	progs, err := s.LoadDemo(system.DemoOptions{Computes: 2, ComputeRounds: 3})
+	progs, err := s.LoadDemo(system.DemoOptions{Computes: 2, ComputeRounds: 3, PingRounds: 50, SpinBudget: 100_000})
 	if err != nil {
 		panic(err)
 	}
