@@ -437,6 +437,23 @@ func TestRunNeverExits(t *testing.T) {
 	if r.status != 1 || !strings.HasSuffix(r.stderr, "did not exit: it is available, waiting for a message, and nothing else can run\n") {
 		t.Fatalf("status %d, stderr %q", r.status, r.stderr)
 	}
+	// A program that CALLs a start key to itself stalls on itself for ever.
+	stall := rvProgram(t, "stall",
+		0xff010113,                              // addi sp, sp, -16
+		0x00013023,                              // sd zero, 0(sp)
+		addi(10, uint32(abi.KRSelf)),            // a0: CALL key register 4, a domain key to itself
+		addi(11, uint32(abi.OCDomainMakeStart)), // a1: make a start key
+		0x00010613,                              // a2 = sp: the string [0], its data byte
+		addi(13, 8),                             // a3: 8 bytes
+		addi(17, 8),                             // a7: key 0 of the reply lands in register 8
+		insEcall,
+		addi(10, 8), addi(13, 0), addi(17, 0), // CALL register 8
+		insEcall,
+		insJumpSelf)
+	r = runKeyfish(t, "run", stall)
+	if r.status != 1 || !strings.HasSuffix(r.stderr, "did not exit: it is stalled on a start key of a domain that is not available, and nothing else can run\n") {
+		t.Fatalf("status %d, stderr %q", r.status, r.stderr)
+	}
 	r = runKeyfish(t, "run", "-timeout", "200ms", image(t, "spinner"))
 	if r.status != 124 || !strings.HasSuffix(r.stderr, "was still running after -timeout 200ms\n") {
 		t.Fatalf("status %d, stderr %q", r.status, r.stderr)

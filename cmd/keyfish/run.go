@@ -140,8 +140,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	what := "it is " + o.String()
-	if o.State == abi.StateAvailable {
+	switch o.State {
+	case abi.StateAvailable:
 		what = "it is available, waiting for a message,"
+	case abi.StateRunning:
+		// Running in name only: nothing runs once the machine is quiet,
+		// so it waits to send to a domain that is not available.
+		what = "it is stalled on a start key of a domain that is not available,"
 	}
 	fmt.Fprintf(stderr, "keyfish: run: %s did not exit: %s and nothing else can run\n", path, what)
 	return 1
