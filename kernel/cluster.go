@@ -28,16 +28,18 @@ type Cluster struct {
 	graceHead            *Domain // (mu) linked through qnext
 	timers               timerHeap
 	zombies              []*Domain // (mu) killed domains whose outbox is still away
+	outWait              []*Domain // (mu) domains waiting for their outbox to be free
 
 	// Written by other clusters' cores: each on cache lines of its own.
-	_     cacheLinePad
-	inbox inbox // messages from other clusters
-	_     cacheLinePad
-	reap  reapStack // killed domains to reap
-	_     cacheLinePad
-	idle  atomic.Int32 // number of cores sleeping
-	homed atomic.Int64 // domains given this home by clusterFor (a balance hint)
-	_     cacheLinePad
+	_           cacheLinePad
+	inbox       inbox // messages from other clusters
+	_           cacheLinePad
+	reap        reapStack // killed domains to reap
+	_           cacheLinePad
+	outWaitKick atomic.Bool  // an outbox of a domain homed here was freed
+	idle        atomic.Int32 // number of cores sleeping
+	homed       atomic.Int64 // domains given this home by clusterFor (a balance hint)
+	_           cacheLinePad
 }
 
 // cacheLinePad keeps what cores write from sharing a cache line with what
@@ -362,6 +364,8 @@ func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
 		cl.removeTimer(d)
 	case dsGrace:
 		cl.unlinkGrace(d)
+	case dsOutWait:
+		cl.outWaitKick.Store(true) // housekeeping drops it from the list
 	case dsSending:
 		// The outbox is away; the domain stops when it comes back.
 		d.trap = why

@@ -19,9 +19,10 @@ const (
 	dsStalled                   // its invocation waits in a target's stall queue
 	dsSending                   // its outbox is in flight to another cluster
 	dsGrace                     // its kernel reply waits for a grace period
+	dsOutWait                   // it waits for its outbox to be free to send again
 )
 
-var runStateNames = [...]string{"stopped", "available", "waiting", "ready", "executing", "stalled", "sending", "grace"}
+var runStateNames = [...]string{"stopped", "available", "waiting", "ready", "executing", "stalled", "sending", "grace", "outwait"}
 
 func (s runState) String() string { return runStateNames[s] }
 

@@ -26,6 +26,7 @@ type Core struct {
 	wake      chan struct{} // parallel mode: a send wakes the sleeping core
 
 	graceEpoch uint64 // the current invocation's reply waits for this epoch
+	recallSeen uint64 // the last Machine.leaseRecall acted on
 	lease      lease  // CPU time reserved from the running domain's meter chain
 	rv         rvCore // the rv64 kind's per-core caches
 
@@ -83,10 +84,12 @@ func (c *Core) step() bool {
 func (c *Core) housekeeping() bool {
 	cl := c.cl
 	st := &c.m.stats
-	if cl.inbox.n.Load() == 0 && cl.reap.empty() && st.grace.Load() == 0 && st.timers.Load() == 0 && st.zombies.Load() == 0 {
+	if cl.inbox.n.Load() == 0 && cl.reap.empty() && st.grace.Load() == 0 && st.timers.Load() == 0 &&
+		st.zombies.Load() == 0 && !cl.outWaitKick.Load() {
 		return false
 	}
 	w := c.drainInbox()
+	w = c.unparkOutWaiters() || w
 	w = c.drainReap() || w
 	w = c.finishGrace() || w
 	w = c.fireTimers() || w

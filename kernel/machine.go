@@ -50,8 +50,10 @@ type Machine struct {
 	console  console
 	programs []registeredProgram
 	asids    atomic.Uint64
-	codeGen  atomic.Uint64 // rv64: bumped by fence.i on any core
-	host     *Core         // runs host calls (host.go)
+	// leaseRecall is bumped to make every core give back its meter lease.
+	leaseRecall atomic.Uint64
+	codeGen     atomic.Uint64 // rv64: bumped by fence.i on any core
+	host        *Core         // runs host calls (host.go)
 
 	prime      *Bank
 	primeMeter *Meter
@@ -82,6 +84,7 @@ type machineStats struct {
 	// of their own.
 	_                      [64]byte
 	timers, grace, zombies atomic.Int64
+	outWaiters             atomic.Int64 // domains parked until their outbox is free
 	_                      [64]byte
 	domainsFreed           atomic.Uint64
 	// the longest stall queue seen, to check that no queue grows past the
@@ -239,6 +242,9 @@ func (c *Core) hasWork() bool {
 			return true
 		}
 	}
+	if cl.outWaitKick.Load() {
+		return true
+	}
 	return len(cl.timers) > 0 && cl.timers[0].timerAt <= c.m.now()
 }
 
@@ -323,7 +329,9 @@ func (c *Core) loop(ctx context.Context) {
 	for {
 		if c.step() {
 			if spins > 0 {
-				c.stats.idleNanos += nanotime() - idleSince
+				now := nanotime()
+				c.stats.idleNanos += now - idleSince
+				c.lease.clock = m.now() // the idle gap is charged to nobody
 			}
 			spins = 0
 			// A core that always has work must still notice the end of
@@ -338,6 +346,7 @@ func (c *Core) loop(ctx context.Context) {
 		}
 		if spins == 0 {
 			idleSince = nanotime()
+			c.chargeIdle(m.now())
 		}
 		if spins < spinLimit {
 			spins++
@@ -427,7 +436,15 @@ func (m *Machine) quiet() bool {
 			return false
 		}
 	}
-	return m.stats.timers.Load() == 0 && m.stats.grace.Load() == 0 && m.stats.zombies.Load() == 0
+	for _, cl := range m.clusters {
+		if cl.outWaitKick.Load() {
+			return false
+		}
+	}
+	// Domains parked for their outbox, and killed domains whose outbox is
+	// away, are blocked like waiting domains, not pending work: when an
+	// outbox comes free its home's outWaitKick is set.
+	return m.stats.timers.Load() == 0 && m.stats.grace.Load() == 0
 }
 
 func (m *Machine) finish() {

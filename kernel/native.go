@@ -161,8 +161,8 @@ func (m *Machine) programFor(d *Domain) Program {
 }
 
 func (nativeKind) run(c *Core, d *Domain) event {
-	if !c.meterFor(d) {
-		return evTrap
+	if ev := c.meterFor(d); ev != 0 {
+		return ev
 	}
 	n := &d.cpu.nat
 	a := &n.action

@@ -101,6 +101,8 @@ func (c *Core) reapLocked(d *Domain) {
 		cl.removeTimer(d)
 	case dsGrace:
 		cl.unlinkGrace(d)
+	case dsOutWait:
+		cl.outWaitKick.Store(true) // housekeeping drops it from the list
 	}
 	d.reapPending = false
 	d.endWait()

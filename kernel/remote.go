@@ -165,10 +165,64 @@ func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
 }
 
 // retryLater makes d re-execute its current invocation later.
+// It waits, parked, until the outbox it needs is free: the cluster that
+// takes the outbox kicks d's home (releaseOutbox), whose housekeeping then
+// makes d ready.
 func (c *Core) retryLater(d *Domain) {
 	kindOf(d.kind).rewind(d)
-	c.makeReady(d)
 	c.stats.retries++
+	cl := c.cl
+	cl.lock()
+	d.state = dsOutWait
+	d.executing = nil
+	cl.outWait = append(cl.outWait, d)
+	c.m.stats.outWaiters.Add(1)
+	cl.unlock()
+	if !d.outBusy.Load() {
+		// Freed meanwhile: make sure someone looks.
+		cl.outWaitKick.Store(true)
+	}
+}
+
+// releaseOutbox marks s's outbox free; if domains of s's home wait for
+// their outboxes, that cluster is told to look.
+func (c *Core) releaseOutbox(s *Domain) {
+	s.outBusy.Store(false)
+	if c.m.stats.outWaiters.Load() > 0 || c.m.stats.zombies.Load() > 0 {
+		h := s.home.Load()
+		h.outWaitKick.Store(true)
+		h.kick()
+	}
+}
+
+// unparkOutWaiters makes ready the parked domains whose outbox is free.
+func (c *Core) unparkOutWaiters() bool {
+	cl := c.cl
+	if !cl.outWaitKick.Swap(false) {
+		return false
+	}
+	did := false
+	cl.lock()
+	kept := cl.outWait[:0]
+	for _, d := range cl.outWait {
+		if d.state == dsOutWait && d.outBusy.Load() {
+			kept = append(kept, d)
+			continue
+		}
+		c.m.stats.outWaiters.Add(-1)
+		if d.state == dsOutWait {
+			cl.pushReady(d)
+			did = true
+		}
+	}
+	clear(cl.outWait[len(kept):])
+	cl.outWait = kept
+	if len(kept) > 0 {
+		// Others still wait: look again next time.
+		cl.outWaitKick.Store(true)
+	}
+	cl.unlock()
+	return did
 }
 
 // drainInbox handles every message that reached c's cluster.
@@ -237,7 +291,7 @@ func (c *Core) deliverOutbox(s, t *Domain) {
 	c.makeReadyLocked(t)
 	if o.typ == abi.InvCall {
 		// s waits at home for t's reply; its outbox is free.
-		s.outBusy.Store(false)
+		c.releaseOutbox(s)
 		return
 	}
 	c.ackReply(s, 0, false)
@@ -271,7 +325,7 @@ func (c *Core) recvReply(s *Domain) {
 		}
 	}
 	cl.unlock()
-	s.outBusy.Store(false)
+	c.releaseOutbox(s)
 }
 
 // recvKernel: s invoked the domain key of t, homed here.

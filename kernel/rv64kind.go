@@ -76,9 +76,9 @@ func (rvKind) run(c *Core, d *Domain) event {
 	}
 	rc.trans.c, rc.trans.d = c, d
 	for {
-		if !c.meterFor(d) {
+		if ev := c.meterFor(d); ev != 0 {
 			c.trap.info.pc = r.PC // where it stopped: the keeper and DomainState see it
-			return evTrap
+			return ev
 		}
 		budget := min(c.lease.left, rc.slice, rvChunk)
 		ex := rc.core.Run(r, &rc.trans, d.asid, uint64(budget))
