@@ -91,8 +91,9 @@ type Domain struct {
 
 	// resumeGen names the current wait: resume and restart keys carry the
 	// value it had when the domain began waiting, and using one bumps it,
-	// voiding every copy. Written by the home cluster; read by any core.
-	resumeGen atomic.Uint64
+	// voiding every copy. Written only by the home cluster (under its
+	// lock); read by any core.
+	resumeGen relaxedU64
 
 	slots [abi.SlotCount]Key
 	keys  [16]Key
