@@ -32,6 +32,10 @@ type Cluster struct {
 	inbox inbox     // messages from other clusters
 	reap  reapStack // killed domains to reap
 
+	// High-water marks, for Stats: the longest ready queue and the
+	// longest stall queue of a domain homed here (mu).
+	readyPeak, stallPeak int
+
 	idle  atomic.Int32 // number of cores sleeping
 	homed atomic.Int64 // domains given this home by clusterFor (a balance hint)
 }
@@ -75,6 +79,7 @@ func (cl *Cluster) pushReady(d *Domain) {
 	}
 	cl.readyTail = d
 	cl.nready++
+	cl.readyPeak = max(cl.readyPeak, cl.nready)
 	cl.kick()
 }
 
@@ -128,6 +133,8 @@ func (cl *Cluster) stall(d, t *Domain) {
 
 func (cl *Cluster) stallLink(s, t *Domain, head bool) {
 	s.snext = nil
+	t.nstalled++
+	cl.stallPeak = max(cl.stallPeak, t.nstalled)
 	switch {
 	case t.stallHead == nil:
 		t.stallHead, t.stallTail = s, s
@@ -143,6 +150,7 @@ func (cl *Cluster) stallLink(s, t *Domain, head bool) {
 func (cl *Cluster) stallPop(t *Domain) *Domain {
 	s := t.stallHead
 	if s != nil {
+		t.nstalled--
 		t.stallHead = s.snext
 		if t.stallHead == nil {
 			t.stallTail = nil
@@ -167,6 +175,7 @@ func (cl *Cluster) stallUnlink(s, t *Domain) {
 			t.stallTail = prev
 		}
 		x.snext = nil
+		t.nstalled--
 		return
 	}
 }

@@ -112,6 +112,7 @@ type Domain struct {
 	// stall queue: domains whose start-key invocation waits for this
 	// domain to become available, FIFO (home).
 	stallHead, stallTail *Domain
+	nstalled             int // length of the stall queue (home)
 
 	// out is the outbox: an invocation or reply in flight to another
 	// cluster. Written by the home cluster before posting; read by the
@@ -181,7 +182,7 @@ func (d *Domain) init(m *Machine, cl *Cluster, kind abi.Kind) {
 	d.cpu.nat = nativeRegs{buf: buf}
 	d.qprev, d.qnext, d.snext, d.inext, d.stalledOn = nil, nil, nil, nil, nil
 	d.retry = false
-	d.stallHead, d.stallTail = nil, nil
+	d.stallHead, d.stallTail, d.nstalled = nil, nil, 0
 	d.out = outbox{}
 	d.outBusy.Store(false)
 	d.deferred = nil

@@ -13,6 +13,7 @@ type Stats struct {
 	// WallSeconds is the time spent in Run.
 	WallSeconds float64
 	Cores       []CoreStats
+	Clusters    []ClusterStats
 	// Invocations counts invocations by the type of key invoked ("start",
 	// "resume", "page", "data", ...).
 	Invocations map[string]uint64
@@ -41,6 +42,24 @@ type CoreStats struct {
 	// Utilization is the fraction of Run's wall time the core was not
 	// idle (parallel mode; 0 in deterministic mode).
 	Utilization float64
+	// Sleeps counts the times the core went to sleep, idle, until
+	// notified (parallel mode).
+	Sleeps uint64
+}
+
+// ClusterStats is one cluster's part: the longest each of its kernel
+// queues has been since the machine was built. Each is bounded by the
+// number of domains (no kernel queue can overflow).
+type ClusterStats struct {
+	Kind  string
+	Cores int
+	// ReadyPeak is the longest its ready queue has been.
+	ReadyPeak int
+	// InboxPeak is the most messages from other clusters its inbox has
+	// held at once.
+	InboxPeak int
+	// StallPeak is the longest stall queue of a domain homed here.
+	StallPeak int
 }
 
 var trapNames = map[abi.Trap]string{
@@ -70,11 +89,19 @@ func (m *Machine) Stats() Stats {
 	m.console.mu.Lock()
 	s.ConsoleBytes = m.console.bytes
 	m.console.mu.Unlock()
+	for _, cl := range m.clusters {
+		cl.lock()
+		s.Clusters = append(s.Clusters, ClusterStats{
+			Kind: KindName(cl.kind), Cores: len(cl.cores),
+			ReadyPeak: cl.readyPeak, InboxPeak: int(cl.inbox.peak.Load()), StallPeak: cl.stallPeak,
+		})
+		cl.unlock()
+	}
 	for _, c := range m.cores {
 		cs := CoreStats{
 			Cluster: c.cl.index, Kind: KindName(c.cl.kind), Events: c.stats.events,
 			Invocations: c.stats.invocations, Traps: c.stats.traps, Slices: c.stats.slices,
-			Ticks: c.stats.busyTicks,
+			Ticks: c.stats.busyTicks, Sleeps: c.stats.sleeps,
 		}
 		if !m.det && m.runNanos > 0 {
 			cs.Utilization = max(0, 1-float64(c.stats.idleNanos)/float64(m.runNanos))

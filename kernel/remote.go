@@ -47,6 +47,7 @@ type inbox struct {
 	mu         sync.Mutex // guards head, tail and the entries' inext
 	head, tail *Domain
 	n          atomic.Int32 // entries, readable without mu
+	peak       atomic.Int32 // the most entries it ever held, for Stats
 }
 
 func (ib *inbox) push(d *Domain) {
@@ -58,7 +59,9 @@ func (ib *inbox) push(d *Domain) {
 		ib.head = d
 	}
 	ib.tail = d
-	ib.n.Add(1)
+	if n := ib.n.Add(1); n > ib.peak.Load() {
+		ib.peak.Store(n) // under mu: no other writer
+	}
 	ib.mu.Unlock()
 }
 
