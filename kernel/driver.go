@@ -66,6 +66,7 @@ func (c *Core) step() bool {
 		d = c.cl.popReady()
 		if d != nil {
 			d.state = dsExecuting
+			d.executing = c
 		}
 		c.cl.unlock()
 		if d == nil {
@@ -90,12 +91,13 @@ func (c *Core) housekeeping() bool {
 	return w
 }
 
-// execute runs d, which this core owns, and handles what stopped it.
+// execute runs d, which this core owns, and handles what stopped it. d is
+// already marked executing on c, under the cluster lock, by whoever made it
+// c's to run (step, switchTo): other cores read those fields under the
+// lock to decide whether to defer an operation and whom to preempt.
 func (c *Core) execute(d *Domain) {
 	c.stats.events++
 	d.events++
-	d.executing = c
-	d.state = dsExecuting
 	if d.dead() {
 		c.finishEvent(d)
 		return
