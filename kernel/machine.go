@@ -28,7 +28,10 @@ type Config struct {
 	Seed uint64
 	// Console receives what domains write to the console.
 	Console io.Writer
-	// Slice is how many ticks an rv64 domain runs before preemption
+	// Slice is the time slice in ticks: how long a core runs a domain
+	// taken from the ready queue, and the domains it switches to directly
+	// by CALL and RETURN, before the running one goes to the back of the
+	// queue. An rv64 instruction is a tick; a native event counts 100
 	// (default 100000; deterministic mode uses 1000).
 	Slice int64
 	// Trace, if set, receives every kernel event (see Event).
