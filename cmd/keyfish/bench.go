@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"time"
 
@@ -28,12 +29,16 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	list := fs.Bool("list", false, "list the benchmarks and exit")
 	quiet := fs.Bool("q", false, "no progress on stderr")
 	timeout := fs.Duration("timeout", 2*time.Minute, "the longest one machine run may take")
+	from := fs.String("from", "", "print the table of a report saved with -json instead of running")
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "keyfish bench: unexpected arguments %q\n", fs.Args())
 		return 2
+	}
+	if *from != "" {
+		return benchFrom(*from, stdout, stderr)
 	}
 	if *list {
 		for _, b := range bench.List() {
@@ -91,4 +96,29 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return status
+}
+
+// benchFrom prints the table of a saved report, with its host.
+func benchFrom(path string, stdout, stderr io.Writer) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "keyfish bench: %v\n", err)
+		return 1
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		fmt.Fprintf(stderr, "keyfish bench: %s is not a report written by keyfish bench -json: %v\n", path, err)
+		return 1
+	}
+	h := rep.Host
+	fmt.Fprintf(stdout, "%s: %s/%s, %d CPUs (%s), GOMAXPROCS %d, %s\n", rep.Time.Format(time.RFC3339), h.OS, h.Arch, h.CPUs, h.CPU, h.GOMAXPROCS, h.Go)
+	if h.QEMU != "" {
+		fmt.Fprintln(stdout, h.QEMU)
+	}
+	fmt.Fprintln(stdout)
+	if err := bench.WriteTable(stdout, rep.Results); err != nil {
+		fmt.Fprintf(stderr, "keyfish bench: %v\n", err)
+		return 1
+	}
+	return 0
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,14 @@ func TestBenchEndToEnd(t *testing.T) {
 	if lost, ok := got["flood/lost"]; !ok || lost.Value != 0 {
 		t.Errorf("flood/lost: %+v", lost)
 	}
+	saved := filepath.Join(t.TempDir(), "report.json")
+	if err := os.WriteFile(saved, stdout.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "bench", "-from", saved).Output()
+	if err != nil || !strings.Contains(string(out), "call/native") || !strings.Contains(string(out), "flood/lost") {
+		t.Errorf("keyfish bench -from: %v\n%s", err, out)
+	}
 	for _, want := range []string{"call/native: start", "call/native: sample 1/1", "flood: done"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("no progress line %q on stderr:\n%s", want, stderr.String())
@@ -67,6 +76,7 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"bench", "-count", "-1"}, 2, "", "-count"},
 		{[]string{"bench", "extra"}, 2, "", "unexpected arguments"},
 		{[]string{"bench", "-nosuchflag"}, 2, "", "nosuchflag"},
+		{[]string{"bench", "-from", "/nonexistent/report.json"}, 1, "", "nonexistent"},
 		{[]string{"bench", "-q", "-short", "-count", "1", "-run", "^call/native$"}, 0, "call/native", ""},
 	} {
 		var stdout, stderr bytes.Buffer
