@@ -136,7 +136,7 @@ func TestSuiteTiny(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"call/native", "call/rv64", "call/cross-cluster", "call/kinds", "wake/idle",
-		"interp/linuxsim", "interp/domain", "fault/zero", "bank/destroy", "bank/buy-page", "scaling/1", "scaling/2",
+		"interp/linuxsim", "interp/domain", "fault/zero", "fault/zero-recycled", "bank/destroy", "bank/buy-page", "scaling/1", "scaling/2",
 		"scaling/2-clusters", "pingpong/smp", "pingpong/multikernel", "pingpong/multikernel-split",
 		"queues/per-core", "migrate", "flood/lost", "flood/bystander"} {
 		if _, ok := names[want]; !ok {

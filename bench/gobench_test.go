@@ -49,7 +49,7 @@ func BenchmarkCallRV64(b *testing.B) {
 // touched, at most the heap's 65536).
 func BenchmarkZeroFault(b *testing.B) {
 	n := min(b.N, 65536)
-	d, faults, _, err := benchEnv().touchRun(n)
+	d, faults, _, err := benchEnv().touchRun(n, false)
 	if err != nil {
 		b.Fatal(err)
 	}

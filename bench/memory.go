@@ -22,11 +22,36 @@ func init() {
 }
 
 // touchRun runs touch over n pages and returns the run's time, the faults
-// trapped and the pages its bank bought.
-func (e *env) touchRun(n int) (time.Duration, uint64, uint64, error) {
+// trapped and the pages its bank bought. With warm, the machine has first
+// bought and destroyed n pages and n/8 nodes, so that the zero keeper's
+// purchases reuse storage the host has touched before instead of fresh
+// host memory.
+func (e *env) touchRun(n int, warm bool) (time.Duration, uint64, uint64, error) {
 	s, err := newSys("rv64,native", uint64(n)*8192+64<<20)
 	if err != nil {
 		return 0, 0, 0, err
+	}
+	if warm {
+		s.M.RegisterProgram("bench-fill", fillProgram)
+		for _, pages := range []bool{true, false} {
+			k := n
+			if !pages {
+				k = n/8 + 16
+			}
+			f, err := newFiller(s.M, k, pages)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			if _, err := e.timeRun(s.M); err != nil {
+				return 0, 0, 0, err
+			}
+			if err := f.check(); err != nil {
+				return 0, 0, 0, err
+			}
+			if _, err := f.destroy(); err != nil {
+				return 0, 0, 0, err
+			}
+		}
 	}
 	p, err := s.load("touch", touchELF, -1, []string{fmt.Sprint(n)}, nil)
 	if err != nil {
@@ -55,36 +80,46 @@ func (e *env) touchRun(n int) (time.Duration, uint64, uint64, error) {
 }
 
 // benchFault measures the time per fault of touching n fresh pages less
-// that of touching none (start-up and the stack's first page).
+// that of touching none (start-up and the stack's first page), with the
+// kernel's storage new from the host and recycled from a destroyed bank.
 func benchFault(e *env) ([]Result, error) {
 	n := e.size(20000, 2000)
-	var faults []float64
-	kf := newSeries("keyfish", func() (float64, error) {
-		d0, f0, _, err := e.touchRun(0)
-		if err != nil {
-			return 0, err
-		}
-		d1, f1, pages, err := e.touchRun(n)
-		if err != nil {
-			return 0, err
-		}
-		if pages < uint64(n) || f1-f0 < uint64(n) {
-			return 0, fmt.Errorf("touching %d pages bought %d pages in %d faults", n, pages, f1-f0)
-		}
-		faults = append(faults, float64(f1-f0))
-		return float64((d1 - d0).Nanoseconds()) / float64(f1-f0), nil
-	})
+	faultSeries := func(name string, warm bool, faults *[]float64) *series {
+		return newSeries(name, func() (float64, error) {
+			d0, f0, _, err := e.touchRun(0, warm)
+			if err != nil {
+				return 0, err
+			}
+			d1, f1, pages, err := e.touchRun(n, warm)
+			if err != nil {
+				return 0, err
+			}
+			if pages < uint64(n) || f1-f0 < uint64(n) {
+				return 0, fmt.Errorf("touching %d pages bought %d pages in %d faults", n, pages, f1-f0)
+			}
+			*faults = append(*faults, float64(f1-f0))
+			return float64((d1 - d0).Nanoseconds()) / float64(f1-f0), nil
+		})
+	}
+	var faults, warmFaults []float64
+	fresh := faultSeries("keyfish, fresh host memory", false, &faults)
+	warm := faultSeries("keyfish, recycled storage", true, &warmFaults)
 	linux := optional("Linux demand-zero page fault", func() (float64, error) { return linuxFault(n) },
 		func() error { _, err := linuxFault(16); return err })
 	goAlloc := newSeries("Go heap: a zeroed 4 KiB page", func() (float64, error) { return goPageAlloc(n) })
-	if err := e.sample(kf, linux, goAlloc); err != nil {
+	if err := e.sample(fresh, warm, linux, goAlloc); err != nil {
 		return nil, err
 	}
-	r := result("fault/zero", "ns", kf.samples, linux.ref("ns"), goAlloc.ref("ns"))
+	what := fmt.Sprintf("%d pages touched per run; a fault is a CALL from the rv64 core to the zero keeper on the native core, which buys the page (and nodes to map it)", n)
+	r := result("fault/zero", "ns", fresh.samples, linux.ref("ns"), goAlloc.ref("ns"))
 	r.setTarget(atMost(1000))
 	r.Extra = map[string]float64{"faults per run": median(faults)}
-	r.Note = fmt.Sprintf("%d pages touched per run; a fault is a CALL from the rv64 core to the zero keeper on the native core, which buys the page (and nodes to map it)", n)
-	return []Result{r}, nil
+	r.Note = what + "; the kernel's new pages and nodes are fresh host memory, whose first touch the host pays for"
+	rw := result("fault/zero-recycled", "ns", warm.samples, linux.ref("ns"), fresh.ref("ns"))
+	rw.Desc = "the same, with the machine's storage recycled from a destroyed bank (no fresh host memory)"
+	rw.setTarget(atMost(1000))
+	rw.Extra = map[string]float64{"faults per run": median(warmFaults)}
+	return []Result{r, rw}, nil
 }
 
 // fillProgram buys regs[0] nodes from the bank in key register 2, keeping
