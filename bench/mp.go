@@ -494,7 +494,7 @@ func benchFlood(e *env) ([]Result, error) {
 	last := rows[len(rows)-1]
 	rb := result("flood/bystander", "units/ms", last.rate, alone.s.ref("units/ms"))
 	rb.Desc = fmt.Sprintf("a bystander's throughput (%v work units) in the target's cluster while %d domains flood the target, against the bystander alone", unit, last.k)
-	rb.Note = "the target is busy 1 µs per message and shares the core: FIFO scheduling gives it about half"
+	rb.Note = "the target spends 1 µs on each message, on the bystander's core"
 	out = append(out, rl, rb)
 	return out, nil
 }
