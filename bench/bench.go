@@ -251,8 +251,42 @@ func runOne(b benchmark, e *env) (rs []Result, err error) {
 		if rs[i].Desc == "" {
 			rs[i].Desc = b.desc
 		}
+		rs[i].sanitize()
 	}
 	return rs, err
+}
+
+// sanitize replaces values that are not finite numbers (a median of no
+// samples, a division by a zero difference) by 0, with a note: JSON has
+// no NaN.
+func (r *Result) sanitize() {
+	bad := false
+	fix := func(v *float64) {
+		if math.IsNaN(*v) || math.IsInf(*v, 0) {
+			*v, bad = 0, true
+		}
+	}
+	fix(&r.Value)
+	for i := range r.Samples {
+		fix(&r.Samples[i])
+	}
+	for i := range r.Refs {
+		fix(&r.Refs[i].Value)
+		fix(&r.Refs[i].Ratio)
+		for j := range r.Refs[i].Samples {
+			fix(&r.Refs[i].Samples[j])
+		}
+	}
+	for k, v := range r.Extra {
+		fix(&v)
+		r.Extra[k] = v
+	}
+	if bad {
+		if r.Note != "" {
+			r.Note += "; "
+		}
+		r.Note += "some figures were not finite numbers (too little work to time) and read 0"
+	}
 }
 
 // measure takes one sample of a quantity.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"os/exec"
 	"strings"
@@ -50,6 +51,18 @@ func TestTargets(t *testing.T) {
 	m.setTarget(ratioAtLeast(0, 1))
 	if m.Met != nil || m.Refs[0].Ratio != 0 {
 		t.Fatal("a target on a missing reference was judged")
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	r := result("x", "ns", nil, ref("y", "ns", []float64{math.Inf(1)}))
+	r.Extra = map[string]float64{"z": math.NaN()}
+	r.sanitize()
+	if r.Value != 0 || r.Refs[0].Value != 0 || r.Refs[0].Samples[0] != 0 || r.Extra["z"] != 0 || r.Note == "" {
+		t.Fatalf("not sanitized: %+v", r)
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -54,10 +55,9 @@ func (e *env) computeRun(topo string, k, rounds int, home func(i int) int) (time
 // together, against one core measured in the same sample round.
 func benchScaling(e *env) ([]Result, error) {
 	rounds := e.size(100, 10)
-	cores := e.opts.Cores
-	if cores[0] != 1 {
-		cores = append([]int{1}, cores...)
-	}
+	cores := append([]int{1}, e.opts.Cores...)
+	slices.Sort(cores)
+	cores = slices.Compact(cores)
 	type cfg struct {
 		name, topo string
 		n          int
