@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -315,7 +316,8 @@ func spin(d time.Duration) {
 }
 
 // benchFlood floods a busy target. The target and a bystander share a
-// one-core native cluster; k flooders in another one-core cluster each
+// one-core native cluster; k flooders in another cluster, of as many cores
+// as the machine has CPUs besides (at least one), each
 // CALL (even ones) or FORK (odd ones) to the target's start key as fast as
 // they can until the bystander is done. The target spends 1 µs on each
 // message. For each k it reports the longest queue the flooders could
@@ -328,7 +330,9 @@ func benchFlood(e *env) ([]Result, error) {
 	if e.opts.Short {
 		ks = []int{1, 8}
 	}
-	units := e.size(2000, 300)
+	units := e.size(10000, 1000)
+	// The flooders' cluster has the CPUs the target's core leaves.
+	floodCores := max(1, min(runtime.NumCPU()-1, 15))
 	const work, unit = time.Microsecond, 5 * time.Microsecond
 	type outcome struct {
 		queue, lost, sent float64
@@ -336,7 +340,7 @@ func benchFlood(e *env) ([]Result, error) {
 	}
 	run := func(k int) (outcome, error) {
 		var o outcome
-		m, err := machine("native,native", 64<<20)
+		m, err := machine(fmt.Sprintf("native,native:%d", floodCores), 64<<20)
 		if err != nil {
 			return o, err
 		}
@@ -478,7 +482,7 @@ func benchFlood(e *env) ([]Result, error) {
 	for _, rw := range rows {
 		r := result(fmt.Sprintf("flood/queue-%d", rw.k), "entries", rw.s.samples,
 			Ref{Name: "flooding domains", Value: float64(rw.k), Unit: "entries"})
-		r.Desc = fmt.Sprintf("longest inbox or stall queue in the target's cluster with %d flooders", rw.k)
+		r.Desc = fmt.Sprintf("longest inbox or stall queue in the target's cluster with %d flooders on %d cores", rw.k, floodCores)
 		r.setTarget(ratioAtMost(0, 1))
 		r.Extra = map[string]float64{"messages per run": median(rw.sent)}
 		out = append(out, r)
