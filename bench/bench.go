@@ -183,12 +183,16 @@ func (e *env) size(full, short int) int {
 	return full
 }
 
-func (e *env) ctx() (context.Context, context.CancelFunc) {
-	t := e.opts.Timeout
-	if t <= 0 {
-		t = 2 * time.Minute
+// timeout is how long one machine run may take.
+func (e *env) timeout() time.Duration {
+	if e.opts.Timeout <= 0 {
+		return 2 * time.Minute
 	}
-	return context.WithTimeout(context.Background(), t)
+	return e.opts.Timeout
+}
+
+func (e *env) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), e.timeout())
 }
 
 // Run runs the benchmarks that opts selects, in suite order, writing a

@@ -22,17 +22,13 @@ func init() {
 
 // computeRun runs k compute domains of rounds rounds each on topology topo
 // and returns the run's time and the rv64 instructions executed.
-func (e *env) computeRun(topo string, k, rounds int, home func(i int) int) (time.Duration, uint64, error) {
+func (e *env) computeRun(topo string, k, rounds int) (time.Duration, uint64, error) {
 	s, err := newSys(topo, 64<<20+uint64(k)<<20)
 	if err != nil {
 		return 0, 0, err
 	}
-	for i := range k {
-		h := -1
-		if home != nil {
-			h = home(i)
-		}
-		p, err := s.load("compute", nil, h, []string{fmt.Sprint(rounds)}, nil)
+	for range k {
+		p, err := s.load("compute", nil, -1, []string{fmt.Sprint(rounds)}, nil)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -74,7 +70,7 @@ func benchScaling(e *env) ([]Result, error) {
 	ss := make([]*series, len(cfgs))
 	for i, c := range cfgs {
 		ss[i] = newSeries(c.name, func() (float64, error) {
-			d, insns, err := e.computeRun(c.topo, 2*c.n, rounds, nil)
+			d, insns, err := e.computeRun(c.topo, 2*c.n, rounds)
 			if err != nil {
 				return 0, err
 			}

@@ -147,7 +147,7 @@ func (e *env) timeRun(m *kernel.Machine) (time.Duration, error) {
 	err := m.Run(ctx)
 	d := time.Since(t0)
 	if err == context.DeadlineExceeded {
-		err = fmt.Errorf("the machine did not finish within %v", e.opts.Timeout)
+		err = fmt.Errorf("the machine did not finish within %v", e.timeout())
 	}
 	return d, err
 }
