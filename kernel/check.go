@@ -253,8 +253,8 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 				break
 			}
 		}
-		if n != t.nstalled && n <= ndom {
-			fail("domain %d's stall queue holds %d, count says %d", t.id.index(), n, t.nstalled)
+		if n != t.nstalled {
+			fail("domain %d: stall queue holds %d, count says %d", t.id.index(), n, t.nstalled)
 		}
 		if t.state == dsAvailable && t.stallHead != nil {
 			fail("domain %d is available with domains stalled on it", t.id.index())

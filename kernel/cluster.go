@@ -28,17 +28,23 @@ type Cluster struct {
 	graceHead            *Domain // (mu) linked through qnext
 	timers               timerHeap
 	zombies              []*Domain // (mu) killed domains whose outbox is still away
+	outWait              []*Domain // (mu) domains waiting for their outbox to be free
 
-	inbox inbox     // messages from other clusters
-	reap  reapStack // killed domains to reap
-
-	// High-water marks, for Stats: the longest ready queue and the
-	// longest stall queue of a domain homed here (mu).
-	readyPeak, stallPeak int
-
-	idle  atomic.Int32 // number of cores sleeping
-	homed atomic.Int64 // domains given this home by clusterFor (a balance hint)
+	// Written by other clusters' cores: each on cache lines of its own.
+	_           cacheLinePad
+	inbox       inbox // messages from other clusters
+	_           cacheLinePad
+	reap        reapStack // killed domains to reap
+	_           cacheLinePad
+	outWaitKick atomic.Bool  // an outbox of a domain homed here was freed
+	idle        atomic.Int32 // number of cores sleeping
+	homed       atomic.Int64 // domains given this home by clusterFor (a balance hint)
+	_           cacheLinePad
 }
+
+// cacheLinePad keeps what cores write from sharing a cache line with what
+// other cores read (false sharing).
+type cacheLinePad [64]byte
 
 // hasGrace reports whether replies wait for a grace period here.
 func (cl *Cluster) hasGrace() bool {
@@ -79,7 +85,6 @@ func (cl *Cluster) pushReady(d *Domain) {
 	}
 	cl.readyTail = d
 	cl.nready++
-	cl.readyPeak = max(cl.readyPeak, cl.nready)
 	cl.kick()
 }
 
@@ -132,9 +137,9 @@ func (cl *Cluster) stall(d, t *Domain) {
 }
 
 func (cl *Cluster) stallLink(s, t *Domain, head bool) {
-	s.snext = nil
 	t.nstalled++
-	cl.stallPeak = max(cl.stallPeak, t.nstalled)
+	atomicMax(&cl.m.stats.maxStall, int64(t.nstalled))
+	s.snext = nil
 	switch {
 	case t.stallHead == nil:
 		t.stallHead, t.stallTail = s, s
@@ -359,6 +364,8 @@ func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
 		cl.removeTimer(d)
 	case dsGrace:
 		cl.unlinkGrace(d)
+	case dsOutWait:
+		cl.outWaitKick.Store(true) // housekeeping drops it from the list
 	case dsSending:
 		// The outbox is away; the domain stops when it comes back.
 		d.trap = why

@@ -19,9 +19,10 @@ const (
 	dsStalled                   // its invocation waits in a target's stall queue
 	dsSending                   // its outbox is in flight to another cluster
 	dsGrace                     // its kernel reply waits for a grace period
+	dsOutWait                   // it waits for its outbox to be free to send again
 )
 
-var runStateNames = [...]string{"stopped", "available", "waiting", "ready", "executing", "stalled", "sending", "grace"}
+var runStateNames = [...]string{"stopped", "available", "waiting", "ready", "executing", "stalled", "sending", "grace", "outwait"}
 
 func (s runState) String() string { return runStateNames[s] }
 
@@ -101,24 +102,28 @@ type Domain struct {
 
 	// Queue links. qprev/qnext link the domain into its home cluster's
 	// ready queue or a core's grace list (home). snext links it into the
-	// stall queue of the domain it is stalled on (that domain's home).
-	// inext links its outbox into a cluster's inbox (the inbox's lock).
+	// stall queue of the domain it is stalled on (that domain's home);
+	// inext (beside the outbox) links the outbox into a cluster's inbox.
 	qprev, qnext *Domain
 	snext        *Domain
-	inext        *Domain
 	stalledOn    *Domain // the target of a local stall (home)
 	retry        bool    // re-executing a stalled invocation: re-stall at the head
 
 	// stall queue: domains whose start-key invocation waits for this
 	// domain to become available, FIFO (home).
 	stallHead, stallTail *Domain
-	nstalled             int // length of the stall queue (home)
+	nstalled             int
 
 	// out is the outbox: an invocation or reply in flight to another
 	// cluster. Written by the home cluster before posting; read by the
-	// consuming cluster, which clears outBusy when done with it.
+	// consuming cluster, which clears outBusy when done with it. Both
+	// sit on cache lines of their own, apart from the fields the home
+	// cluster keeps touching.
+	_          cacheLinePad
 	out        outbox
 	outBusy    atomic.Bool
+	inext      *Domain // links the outbox into an inbox (the inbox's lock)
+	_          cacheLinePad
 	remoteCall uint64 // the resume generation of a CALL sent to another cluster (home)
 
 	// deferred is the first domain whose kernel operation on this one waits

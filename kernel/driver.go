@@ -33,6 +33,7 @@ type Core struct {
 	wake      chan struct{} // parallel mode: a send wakes the sleeping core
 
 	graceEpoch uint64 // the current invocation's reply waits for this epoch
+	recallSeen uint64 // the last Machine.leaseRecall acted on
 	lease      lease  // CPU time reserved from the running domain's meter chain
 	rv         rvCore // the rv64 kind's per-core caches
 
@@ -56,6 +57,8 @@ type coreStats struct {
 	events, invocations, kernelCalls, traps, retries, slices uint64
 	busyTicks, idleSpins, sleeps                             uint64
 	idleNanos                                                int64 // time spent idle (spinning or asleep)
+	posts                                                    uint64
+	maxInbox                                                 int64 // the longest inbox this core posted to
 	byKey                                                    [32]uint64
 	byTrap                                                   [16]uint64
 }
@@ -89,23 +92,24 @@ func (c *Core) step() bool {
 func (c *Core) housekeeping() bool {
 	cl := c.cl
 	st := &c.m.stats
-	if cl.inbox.n.Load() == 0 && cl.reap.empty() && st.grace.Load() == 0 && st.timers.Load() == 0 && st.zombies.Load() == 0 {
+	if cl.inbox.n.Load() == 0 && cl.reap.empty() && st.grace.Load() == 0 && st.timers.Load() == 0 &&
+		st.zombies.Load() == 0 && !cl.outWaitKick.Load() {
 		return false
 	}
 	w := c.drainInbox()
+	w = c.unparkOutWaiters() || w
 	w = c.drainReap() || w
 	w = c.finishGrace() || w
 	w = c.fireTimers() || w
 	return w
 }
 
-// execute runs d, which this core owns, and handles what stopped it. d is
-// already marked executing on c, under the cluster lock, by whoever made it
-// c's to run (step, switchTo): other cores read those fields under the
-// lock to decide whether to defer an operation and whom to preempt.
+// execute runs d, which this core owns, and handles what stopped it.
 func (c *Core) execute(d *Domain) {
 	c.stats.events++
 	d.events++
+	// d.state and d.executing were set under the cluster lock when this
+	// core took d (step, switchTo): other cores read them under that lock.
 	if d.dead() {
 		c.finishEvent(d)
 		return
@@ -164,10 +168,14 @@ func (c *Core) finishEvent(d *Domain) {
 			cl.pushReady(d)
 		}
 	}
-	if d.state == dsExecuting {
-		d.state = dsStopped // killed while running
+	if d.executing == c {
+		// Still this core's. (d may have left it and been taken by
+		// another core already: stalled, woken and picked up again.)
+		if d.state == dsExecuting {
+			d.state = dsStopped // killed while running
+		}
+		d.executing = nil
 	}
-	d.executing = nil
 	c.runDeferred(d)
 	if d.dead() {
 		c.m.killDomain(d) // queued for reaping once; a no-op if it was

@@ -48,6 +48,11 @@ func (e *epochs) safe() uint64 {
 // ack acknowledges the current epoch at an event boundary: if it moved,
 // the core's caches are flushed first.
 func (c *Core) ack() {
+	if r := c.m.leaseRecall.Load(); r != c.recallSeen {
+		// A core found a meter empty while this one holds a lease.
+		c.recallSeen = r
+		c.flushMeter()
+	}
 	g := c.m.epochs.global.Load()
 	if g == c.seenLocal {
 		return

@@ -13,7 +13,6 @@ type Stats struct {
 	// WallSeconds is the time spent in Run.
 	WallSeconds float64
 	Cores       []CoreStats
-	Clusters    []ClusterStats
 	// Invocations counts invocations by the type of key invoked ("start",
 	// "resume", "page", "data", ...).
 	Invocations map[string]uint64
@@ -28,6 +27,9 @@ type Stats struct {
 	DomainsFreed uint64
 	// ConsoleBytes counts bytes written to the console.
 	ConsoleBytes uint64
+	// MaxStallQueue and MaxInbox are the longest stall queue and inbox
+	// seen: never more than the number of domains.
+	MaxStallQueue, MaxInbox int64
 }
 
 // CoreStats is one core's part.
@@ -47,21 +49,6 @@ type CoreStats struct {
 	Sleeps uint64
 }
 
-// ClusterStats is one cluster's part: the longest each of its kernel
-// queues has been since the machine was built. Each is bounded by the
-// number of domains (no kernel queue can overflow).
-type ClusterStats struct {
-	Kind  string
-	Cores int
-	// ReadyPeak is the longest its ready queue has been.
-	ReadyPeak int
-	// InboxPeak is the most messages from other clusters its inbox has
-	// held at once.
-	InboxPeak int
-	// StallPeak is the longest stall queue of a domain homed here.
-	StallPeak int
-}
-
 var trapNames = map[abi.Trap]string{
 	abi.TrapIllegal: "illegal", abi.TrapBreakpoint: "breakpoint", abi.TrapMisaligned: "misaligned",
 	abi.TrapFault: "fault", abi.TrapMeter: "meter", abi.TrapNoMeter: "no meter",
@@ -79,24 +66,17 @@ func TrapName(t abi.Trap) string {
 // Stats returns the machine's counters.
 func (m *Machine) Stats() Stats {
 	s := Stats{
-		Topology:     FormatTopology(m.Clusters()),
-		WallSeconds:  float64(m.runNanos) / 1e9,
-		Invocations:  map[string]uint64{},
-		Traps:        map[string]uint64{},
-		Messages:     m.stats.posts.Load(),
-		DomainsFreed: m.stats.domainsFreed.Load(),
+		Topology:    FormatTopology(m.Clusters()),
+		WallSeconds: float64(m.runNanos) / 1e9,
+		Invocations: map[string]uint64{},
+		Traps:       map[string]uint64{},
+
+		DomainsFreed:  m.stats.domainsFreed.Load(),
+		MaxStallQueue: m.stats.maxStall.Load(),
 	}
 	m.console.mu.Lock()
 	s.ConsoleBytes = m.console.bytes
 	m.console.mu.Unlock()
-	for _, cl := range m.clusters {
-		cl.lock()
-		s.Clusters = append(s.Clusters, ClusterStats{
-			Kind: KindName(cl.kind), Cores: len(cl.cores),
-			ReadyPeak: cl.readyPeak, InboxPeak: int(cl.inbox.peak.Load()), StallPeak: cl.stallPeak,
-		})
-		cl.unlock()
-	}
 	for _, c := range m.cores {
 		cs := CoreStats{
 			Cluster: c.cl.index, Kind: KindName(c.cl.kind), Events: c.stats.events,
@@ -108,6 +88,8 @@ func (m *Machine) Stats() Stats {
 		}
 		s.Cores = append(s.Cores, cs)
 		s.Ticks += c.stats.busyTicks
+		s.Messages += c.stats.posts
+		s.MaxInbox = max(s.MaxInbox, c.stats.maxInbox)
 		for kt, n := range c.stats.byKey {
 			if n > 0 {
 				name := "data"

@@ -53,8 +53,10 @@ type Machine struct {
 	console  console
 	programs []registeredProgram
 	asids    atomic.Uint64
-	codeGen  atomic.Uint64 // rv64: bumped by fence.i on any core
-	host     *Core         // runs host calls (host.go)
+	// leaseRecall is bumped to make every core give back its meter lease.
+	leaseRecall atomic.Uint64
+	codeGen     atomic.Uint64 // rv64: bumped by fence.i on any core
+	host        *Core         // runs host calls (host.go)
 
 	prime      *Bank
 	primeMeter *Meter
@@ -79,11 +81,27 @@ type Machine struct {
 
 // machineStats counts machine-wide events (atomics: any core).
 type machineStats struct {
-	posts        atomic.Uint64
-	domainsFreed atomic.Uint64
-	// pending work that lives outside ready queues and inboxes, counted so
-	// that quiescence can be judged from atomics alone.
+	// Pending work that lives outside ready queues and inboxes, counted so
+	// that quiescence can be judged from atomics alone. Every core reads
+	// these at every event, and they change rarely: they get a cache line
+	// of their own.
+	_                      [64]byte
 	timers, grace, zombies atomic.Int64
+	outWaiters             atomic.Int64 // domains parked until their outbox is free
+	_                      [64]byte
+	domainsFreed           atomic.Uint64
+	// the longest stall queue seen, to check that no queue grows past the
+	// number of domains
+	maxStall atomic.Int64
+}
+
+func atomicMax(a *atomic.Int64, v int64) {
+	for {
+		old := a.Load()
+		if v <= old || a.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }
 
 // New builds a machine: its clusters and cores, the prime bank holding all
@@ -227,6 +245,9 @@ func (c *Core) hasWork() bool {
 			return true
 		}
 	}
+	if cl.outWaitKick.Load() {
+		return true
+	}
 	return len(cl.timers) > 0 && cl.timers[0].timerAt <= c.m.now()
 }
 
@@ -304,23 +325,37 @@ func (m *Machine) runParallel(ctx context.Context) error {
 // idle, poll briefly, then sleep until notified or the next timer.
 func (c *Core) loop(ctx context.Context) {
 	m := c.m
+	oversubscribed := len(m.cores) > runtime.GOMAXPROCS(0)
 	spins := 0
 	var idleSince int64
+	cancelled := ctx.Done()
 	for {
 		if c.step() {
 			if spins > 0 {
-				c.stats.idleNanos += nanotime() - idleSince
+				now := nanotime()
+				c.stats.idleNanos += now - idleSince
+				c.lease.clock = m.now() // the idle gap is charged to nobody
 			}
 			spins = 0
+			// A core that always has work must still notice the end of
+			// Run's context: it stops between events, where the machine is
+			// consistent.
+			select {
+			case <-cancelled:
+				return
+			default:
+			}
 			continue
 		}
 		if spins == 0 {
 			idleSince = nanotime()
+			c.chargeIdle(m.now())
 		}
-		if spins < 200 {
+		if spins < spinLimit {
 			spins++
 			c.stats.idleSpins++
-			if spins%16 == 0 {
+			if oversubscribed && spins%16 == 0 {
+				// More cores than Go can run at once: let the others in.
 				runtime.Gosched()
 			}
 			continue
@@ -338,6 +373,11 @@ func (c *Core) loop(ctx context.Context) {
 		}
 	}
 }
+
+// spinLimit is how many times an idle core polls for work before it
+// sleeps: a message arriving while it polls is picked up at once, one
+// arriving later pays a wake-up.
+const spinLimit = 2000
 
 // sleep parks the core until notified, its cluster's next timer, or the
 // machine finishing. It reports false when the machine is finished.
@@ -399,7 +439,15 @@ func (m *Machine) quiet() bool {
 			return false
 		}
 	}
-	return m.stats.timers.Load() == 0 && m.stats.grace.Load() == 0 && m.stats.zombies.Load() == 0
+	for _, cl := range m.clusters {
+		if cl.outWaitKick.Load() {
+			return false
+		}
+	}
+	// Domains parked for their outbox, and killed domains whose outbox is
+	// away, are blocked like waiting domains, not pending work: when an
+	// outbox comes free its home's outWaitKick is set.
+	return m.stats.timers.Load() == 0 && m.stats.grace.Load() == 0
 }
 
 func (m *Machine) finish() {

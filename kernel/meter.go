@@ -20,6 +20,10 @@ type Meter struct {
 	remaining atomic.Int64
 	// consumed counts ticks used under this meter.
 	consumed atomic.Uint64
+	// leased counts ticks of this meter's budget that cores hold in leases
+	// and have not settled: a domain that finds the meter empty while
+	// others hold leases calls them back rather than trapping.
+	leased atomic.Int64
 
 	// superior is the meter above this one; DK(0) for the prime meter.
 	// Set when the meter is bought and not changed until it is freed.
@@ -96,13 +100,14 @@ func (mt *Meter) reserve(want int64) (got int64, ok bool) {
 }
 
 // settle gives back refund unused ticks of a reservation to mt and its
-// chain (a negative refund charges an overdraft) and records used as
-// consumed along it.
-func (mt *Meter) settle(refund, used int64) {
+// chain (a negative refund charges an overdraft), records used as consumed
+// along it, and ends the lease of reserved ticks.
+func (mt *Meter) settle(refund, used, reserved int64) {
 	for x := mt; x != nil; {
 		if refund != 0 {
 			x.remaining.Add(refund)
 		}
+		x.leased.Add(-reserved)
 		x.consumed.Add(uint64(used))
 		s, _ := x.up()
 		x = s
@@ -186,12 +191,13 @@ func (m *Machine) invokeMeter(c *Core, k Key, r *request, rep *reply) {
 // operation and no clock read. Unused ticks go back when the core runs a
 // domain under another meter, goes idle, or a meter is read or set.
 type lease struct {
-	m      *Meter
-	alloc  uint32
-	left   int64 // ticks reserved and not yet used
-	used   int64 // ticks used since the reservation
-	events int   // native events not yet charged by the clock
-	clock  int64 // when the pending native events began
+	m        *Meter
+	alloc    uint32
+	left     int64 // ticks reserved and not yet used
+	used     int64 // ticks used since the reservation
+	reserved int64 // ticks reserved in all (counted in the chain's leased)
+	events   int   // native events not yet charged by the clock
+	clock    int64 // when the pending native events began
 }
 
 func (l *lease) hdr() *header {
@@ -211,43 +217,58 @@ const nativeBatch = 32
 const detNativeTicks = 100
 
 // meterFor makes sure c holds a lease on d's meter with ticks left. If the
-// domain may not run it fills c.trap and returns false.
-func (c *Core) meterFor(d *Domain) bool {
+// domain may not run it returns evTrap with c.trap filled, or evSlice when
+// the meter's last ticks are leased to other cores, which are asked to
+// give them back; 0 means run.
+func (c *Core) meterFor(d *Domain) event {
 	if s := &d.slots[abi.SlotMeter]; s.hdr != nil && s.hdr == c.lease.hdr() && s.alloc == c.lease.alloc && c.lease.left > 0 {
 		// The lease was taken on this very meter and is dropped at any
 		// epoch change (Core.ack), so the meter is still live.
-		return true
+		return 0
 	}
 	mk := d.slots[abi.SlotMeter].live()
 	if mk.kt != ktMeter {
 		c.trap = keeperTrap{info: trapInfo{code: abi.TrapNoMeter}}
-		return false
+		return evTrap
 	}
 	mt := mk.hdr.meter()
-	if c.lease.m != mt || c.lease.alloc != mk.alloc {
+	if c.lease.m != mt || c.lease.alloc != mk.alloc || c.lease.left <= 0 {
+		// Settle the old lease first: ours must not count as someone
+		// else's below.
 		c.flushMeter()
 		c.lease = lease{m: mt, alloc: mk.alloc, clock: c.m.now()}
 	}
 	if c.lease.left > 0 {
-		return true
+		return 0
 	}
 	got, ok := mt.reserve(leaseChunk)
 	if !ok {
 		c.trap = keeperTrap{info: trapInfo{code: abi.TrapNoMeter}}
-		return false
+		return evTrap
 	}
 	if got == 0 {
+		ex := mt.exhausted()
+		if ex != nil && ex.leased.Load() > 0 {
+			// Other cores hold the last ticks: recall them, try again.
+			c.m.leaseRecall.Add(1)
+			return evSlice
+		}
 		c.trap = keeperTrap{info: trapInfo{code: abi.TrapMeter}}
-		if ex := mt.exhausted(); ex != nil {
+		if ex != nil {
 			ex.mu.Lock()
 			c.trap.segKeeper = ex.keeper
 			ex.mu.Unlock()
 			c.trap.segNode = keyTo(&ex.header, abi.KTMeter, 0, 0)
 		}
-		return false
+		return evTrap
+	}
+	for x := mt; x != nil; {
+		x.leased.Add(got)
+		x, _ = x.up()
 	}
 	c.lease.left += got
-	return true
+	c.lease.reserved += got
+	return 0
 }
 
 // charge records n ticks used by d under the current lease.
@@ -270,6 +291,21 @@ func (c *Core) chargeNative(d *Domain) {
 	if c.lease.events >= nativeBatch {
 		c.chargeClock(d)
 	}
+}
+
+// chargeIdle charges the native events not yet charged up to time t, when
+// the core is about to idle, so that its idle time is charged to nobody.
+func (c *Core) chargeIdle(t int64) {
+	l := &c.lease
+	if l.events > 0 && !c.m.det {
+		if el := t - l.clock; el > 0 {
+			l.left -= el
+			l.used += el
+			c.stats.busyTicks += uint64(el)
+		}
+		l.events = 0
+	}
+	l.clock = t
 }
 
 // chargeClock charges the time since the lease's last clock reading.
@@ -295,7 +331,7 @@ func (c *Core) flushMeter() {
 		}
 	}
 	if l.m.alloc.Load() == l.alloc {
-		l.m.settle(l.left, l.used)
+		l.m.settle(l.left, l.used, l.reserved)
 	}
 	*l = lease{}
 }

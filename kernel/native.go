@@ -168,8 +168,8 @@ func (nativeKind) run(c *Core, d *Domain) event {
 		return evSlice
 	}
 	c.slice -= nativeSliceTicks
-	if !c.meterFor(d) {
-		return evTrap
+	if ev := c.meterFor(d); ev != 0 {
+		return ev
 	}
 	n := &d.cpu.nat
 	a := &n.action

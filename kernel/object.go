@@ -34,7 +34,6 @@ type ObjectID uint64
 
 func makeObjectID(k objKind, index uint64) ObjectID { return ObjectID(uint64(k)<<56 | index) }
 
-func (id ObjectID) kind() objKind { return objKind(id >> 56) }
 func (id ObjectID) index() uint64 { return uint64(id) & (1<<56 - 1) }
 
 // header is the first field of every kernel object.
@@ -235,16 +234,4 @@ func (m *Machine) freeLater(h *header, e uint64) {
 	s.mu.Lock()
 	s.limbo = append(s.limbo, limboEntry{h, e})
 	s.mu.Unlock()
-}
-
-// lookup returns the header with id, or nil.
-func (m *Machine) lookup(id ObjectID) *header {
-	s := &m.store
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := id.kind()
-	if k >= numObjKinds || id.index() >= uint64(len(s.slots[k])) {
-		return nil
-	}
-	return s.slots[k][id.index()]
 }

@@ -101,6 +101,8 @@ func (c *Core) reapLocked(d *Domain) {
 		cl.removeTimer(d)
 	case dsGrace:
 		cl.unlinkGrace(d)
+	case dsOutWait:
+		cl.outWaitKick.Store(true) // housekeeping drops it from the list
 	}
 	d.reapPending = false
 	d.endWait()
@@ -148,7 +150,7 @@ func (c *Core) calleeGone(d *Domain) {
 		w := k.hdr.domain()
 		if h := w.home.Load(); h != c.cl {
 			d.outBusy.Store(true)
-			c.m.post(h, d)
+			c.post(h, d)
 			return
 		}
 		if w.state != dsWaiting {

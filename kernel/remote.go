@@ -47,10 +47,9 @@ type inbox struct {
 	mu         sync.Mutex // guards head, tail and the entries' inext
 	head, tail *Domain
 	n          atomic.Int32 // entries, readable without mu
-	peak       atomic.Int32 // the most entries it ever held, for Stats
 }
 
-func (ib *inbox) push(d *Domain) {
+func (ib *inbox) push(d *Domain) int32 {
 	ib.mu.Lock()
 	d.inext = nil
 	if ib.tail != nil {
@@ -59,10 +58,9 @@ func (ib *inbox) push(d *Domain) {
 		ib.head = d
 	}
 	ib.tail = d
-	if n := ib.n.Add(1); n > ib.peak.Load() {
-		ib.peak.Store(n) // under mu: no other writer
-	}
+	n := ib.n.Add(1)
 	ib.mu.Unlock()
+	return n
 }
 
 // take removes every entry and returns the first (linked through inext).
@@ -79,9 +77,10 @@ func (ib *inbox) take() *Domain {
 }
 
 // post links d's outbox into cl's inbox and wakes a core there.
-func (m *Machine) post(cl *Cluster, d *Domain) {
-	cl.inbox.push(d)
-	m.stats.posts.Add(1)
+func (c *Core) post(cl *Cluster, d *Domain) {
+	n := cl.inbox.push(d)
+	c.stats.posts++
+	c.stats.maxInbox = max(c.stats.maxInbox, int64(n))
 	cl.kick()
 }
 
@@ -127,7 +126,7 @@ func (c *Core) sendRemote(d *Domain, k Key, inv *invocation, kind msgKind) {
 		d.state = dsSending
 	}
 	c.cl.unlock()
-	c.m.post(to, d)
+	c.post(to, d)
 }
 
 // sendKernelOp sends a domain key invocation to the cluster that owns the
@@ -162,14 +161,68 @@ func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
 	cl.lock()
 	d.state = dsSending
 	cl.unlock()
-	c.m.post(t.home.Load(), d)
+	c.post(t.home.Load(), d)
 }
 
 // retryLater makes d re-execute its current invocation later.
+// It waits, parked, until the outbox it needs is free: the cluster that
+// takes the outbox kicks d's home (releaseOutbox), whose housekeeping then
+// makes d ready.
 func (c *Core) retryLater(d *Domain) {
 	kindOf(d.kind).rewind(d)
-	c.makeReady(d)
 	c.stats.retries++
+	cl := c.cl
+	cl.lock()
+	d.state = dsOutWait
+	d.executing = nil
+	cl.outWait = append(cl.outWait, d)
+	c.m.stats.outWaiters.Add(1)
+	cl.unlock()
+	if !d.outBusy.Load() {
+		// Freed meanwhile: make sure someone looks.
+		cl.outWaitKick.Store(true)
+	}
+}
+
+// releaseOutbox marks s's outbox free; if domains of s's home wait for
+// their outboxes, that cluster is told to look.
+func (c *Core) releaseOutbox(s *Domain) {
+	s.outBusy.Store(false)
+	if c.m.stats.outWaiters.Load() > 0 || c.m.stats.zombies.Load() > 0 {
+		h := s.home.Load()
+		h.outWaitKick.Store(true)
+		h.kick()
+	}
+}
+
+// unparkOutWaiters makes ready the parked domains whose outbox is free.
+func (c *Core) unparkOutWaiters() bool {
+	cl := c.cl
+	if !cl.outWaitKick.Swap(false) {
+		return false
+	}
+	did := false
+	cl.lock()
+	kept := cl.outWait[:0]
+	for _, d := range cl.outWait {
+		if d.state == dsOutWait && d.outBusy.Load() {
+			kept = append(kept, d)
+			continue
+		}
+		c.m.stats.outWaiters.Add(-1)
+		if d.state == dsOutWait {
+			cl.pushReady(d)
+			did = true
+		}
+	}
+	clear(cl.outWait[len(kept):])
+	cl.outWait = kept
+	if len(kept) > 0 {
+		// Others still wait: look again next time.
+		cl.outWaitKick.Store(true)
+	}
+	cl.unlock()
+	return did
 }
 
 // drainInbox handles every message that reached c's cluster.
@@ -202,7 +255,7 @@ func (c *Core) drainInbox() bool {
 // reports whether it did.
 func (c *Core) forward(s, t *Domain) bool {
 	if h := t.home.Load(); h != c.cl {
-		c.m.post(h, s)
+		c.post(h, s)
 		return true
 	}
 	return false
@@ -238,7 +291,7 @@ func (c *Core) deliverOutbox(s, t *Domain) {
 	c.makeReadyLocked(t)
 	if o.typ == abi.InvCall {
 		// s waits at home for t's reply; its outbox is free.
-		s.outBusy.Store(false)
+		c.releaseOutbox(s)
 		return
 	}
 	c.ackReply(s, 0, false)
@@ -253,7 +306,7 @@ func (c *Core) ackReply(s *Domain, rc int64, hasReply bool) {
 		s.out.n = 0
 		s.out.keys = [4]Key{}
 	}
-	c.m.post(s.home.Load(), s)
+	c.post(s.home.Load(), s)
 }
 
 // recvReply: s returned to a resume key of w, homed here.
@@ -272,7 +325,7 @@ func (c *Core) recvReply(s *Domain) {
 		}
 	}
 	cl.unlock()
-	s.outBusy.Store(false)
+	c.releaseOutbox(s)
 }
 
 // recvKernel: s invoked the domain key of t, homed here.

@@ -78,8 +78,9 @@ func (rvKind) run(c *Core, d *Domain) event {
 	}
 	rc.trans.c, rc.trans.d = c, d
 	for {
-		if !c.meterFor(d) {
-			return evTrap
+		if ev := c.meterFor(d); ev != 0 {
+			c.trap.info.pc = r.PC // where it stopped: the keeper and DomainState see it
+			return ev
 		}
 		budget := min(c.lease.left, c.slice, rvChunk)
 		ex := rc.core.Run(r, &rc.trans, d.asid, uint64(budget))

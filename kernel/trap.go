@@ -26,18 +26,18 @@ func (c *Core) raiseTrap(d *Domain, t *keeperTrap) {
 	d.trap = t.info
 	var keeper, key0 Key
 	switch {
-	case t.info.code == abi.TrapMeter && t.segKeeper.kt == ktStart:
-		// segKeeper carries the exhausted meter's keeper; segNode its key.
+	case t.info.code == abi.TrapMeter && t.segKeeper.kt == ktStart && t.info.stage == 0,
+		t.info.code == abi.TrapFault && t.segKeeper.kt == ktStart && t.info.stage == 0:
+		// A segment keeper, or the exhausted meter's keeper (segKeeper
+		// carries it, segNode the meter key), hears of it first.
 		keeper, key0 = t.segKeeper, t.segNode
-		d.trap.detail = 1
-	case t.info.code == abi.TrapFault && t.segKeeper.kt == ktStart:
-		keeper, key0 = t.segKeeper, t.segNode
-		d.trap.detail = uint64(t.info.detail)
 	default:
+		// The domain keeper: a decline from it stops the domain.
+		d.trap.stage = 1
 		keeper = d.slots[abi.SlotKeeper].live()
 		key0 = keyTo(&d.header, abi.KTDomain, 0, 0)
 	}
-	c.callKeeper(d, keeper, key0, t.info)
+	c.callKeeper(d, keeper, key0, d.trap)
 }
 
 // callKeeper CALLs keeper on d's behalf with the trap message, or stops d
@@ -72,7 +72,7 @@ func (c *Core) callKeeper(d *Domain, keeper, key0 Key, info trapInfo) {
 // domain keeper it stops the domain. w is waiting, homed in c's cluster.
 // (mu)
 func (c *Core) declineTrap(w *Domain, order int64) {
-	if w.trap.stage == 0 && w.trap.code == abi.TrapFault || w.trap.code == abi.TrapMeter && w.trap.stage == 0 {
+	if w.trap.stage == 0 {
 		w.trap.stage = 1
 		w.pendingTrap = true
 		c.makeReadyLocked(w)

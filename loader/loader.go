@@ -11,6 +11,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/keyfish-os/keyfish/abi"
 	"github.com/keyfish-os/keyfish/internal/mem"
@@ -82,7 +83,13 @@ func Parse(name string, img []byte) (im *Image, err error) {
 			im, err = nil, fmt.Errorf("%s: malformed ELF file (%v)", name, r)
 		}
 	}()
+	if len(img) == 0 {
+		return nil, fmt.Errorf("%s: empty file, not an ELF image", name)
+	}
 	f, err := elf.NewFile(bytes.NewReader(img))
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%s: truncated ELF file (%d bytes)", name, len(img))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a valid ELF file: %v", name, err)
 	}

@@ -190,3 +190,32 @@ func mustCall(t *testing.T, m *kernel.Machine, k kernel.Key, order abi.OC, data 
 	}
 	return r
 }
+
+// TestMeterUsedExactly runs a spinner under a meter on a two-core cluster,
+// where leases on its meter may sit on either core: it must trap only once
+// the whole budget is spent.
+func TestMeterUsedExactly(t *testing.T) {
+	for _, cfg := range []kernel.Config{
+		{Topology: "rv64:2,native"},
+		{Topology: "rv64:2,native", Deterministic: true, Seed: 3},
+	} {
+		for range 3 {
+			s, _ := newSys(t, cfg)
+			const budget = 3_000_000
+			p := load(t, s, "spinner", Options{Budget: budget})
+			// Something else to keep the other core busy and leasing.
+			c := load(t, s, "compute", Options{Args: []string{"compute", "3"}})
+			c.Start()
+			p.Start()
+			runSys(t, s)
+			st, trap, _ := p.State()
+			if st != abi.StateStopped || trap != abi.TrapMeter {
+				t.Fatalf("spinner: state %d trap %d, want stopped by its meter", st, trap)
+			}
+			r := mustCall(t, s.M, p.Meter, abi.OCMeterRead, nil)
+			if rem, used := r.Word(int(abi.MeterInfoRemaining)), r.Word(int(abi.MeterInfoConsumed)); rem != 0 || used != budget {
+				t.Fatalf("%s: the spinner's meter trapped with %d ticks left, %d used of %d", cfg.Topology, rem, used, budget)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 // Package system assembles a running Keyfish system on a kernel.Machine:
-// the zero keeper, exit collection for programs, and loading rv64 programs
-// with the standard key registers (abi.KR*). The keyfish command and the
+// the zero keeper and the domain creator, exit collection for programs,
+// loading rv64 programs with the standard key registers (abi.KR*), and
+// the demo system that `keyfish boot` runs. The keyfish command and the
 // tests build on it.
 package system
 
@@ -8,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/keyfish-os/keyfish/abi"
@@ -21,11 +23,15 @@ type System struct {
 	M *kernel.Machine
 	// Zero is a start key to the zero keeper.
 	Zero kernel.Key
+	// Creator is a start key to the domain creator; programs get it in
+	// key register abi.KRCreator.
+	Creator kernel.Key
 	// Console and Clock are the device keys programs get.
 	Console, Clock kernel.Key
 
-	mu    sync.Mutex // guards exits
+	mu    sync.Mutex // guards exits and procs
 	exits []exitRecord
+	procs []*Proc
 }
 
 type exitRecord struct {
@@ -33,7 +39,8 @@ type exitRecord struct {
 	status int64
 }
 
-// New builds a machine from cfg and starts the zero keeper.
+// New builds a machine from cfg and starts the zero keeper and the domain
+// creator, paid by the prime bank and run by the prime meter.
 func New(cfg kernel.Config) (*System, error) {
 	m, err := kernel.New(cfg)
 	if err != nil {
@@ -47,6 +54,10 @@ func New(cfg kernel.Config) (*System, error) {
 		return nil, err
 	}
 	s.Zero, err = services.StartZero(m, m.PrimeBank(), m.PrimeMeter())
+	if err != nil {
+		return nil, err
+	}
+	s.Creator, err = services.StartCreator(m, m.PrimeBank(), m.PrimeMeter())
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +92,9 @@ type Proc struct {
 	Domain kernel.Key
 	// Bank is its bank, Meter its meter.
 	Bank, Meter kernel.Key
+	// Collector is a domain key to the native domain its exit key calls,
+	// which records the status.
+	Collector kernel.Key
 }
 
 // Options configures a program.
@@ -125,23 +139,40 @@ func (s *System) Load(name string, img []byte, opt Options) (*Proc, error) {
 		}
 		meter = r.Keys[0]
 	}
+	// On failure, give back what was bought for the program here (the
+	// loader gives back what it bought itself).
+	var undo []func()
+	fail := func(err error) (*Proc, error) {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		return nil, err
+	}
+	if opt.Bank.IsNull() {
+		undo = append(undo, func() { m.Call(bank, int64(abi.OCBankDestroy), nil) })
+	}
+	if opt.Meter.IsNull() {
+		undo = append(undo, func() { m.Call(m.PrimeBank(), int64(abi.OCBankSell), nil, meter) })
+	}
 	s.mu.Lock()
 	idx := len(s.exits)
 	s.exits = append(s.exits, exitRecord{})
 	s.mu.Unlock()
-	exitKey, err := s.exitKey(idx)
+	exitDom, exitKey, err := s.exitKey(idx)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
+	undo = append(undo, func() { m.Call(m.PrimeBank(), int64(abi.OCBankSell), nil, exitDom) })
 	var keys [16]kernel.Key
 	keys[abi.KRConsole] = s.Console
 	keys[abi.KRBank] = bank
 	keys[abi.KRMeter] = meter
 	keys[abi.KRExit] = exitKey
 	keys[abi.KRClock] = s.Clock
+	keys[abi.KRCreator] = s.Creator
 	for r, k := range opt.Keys {
 		if r <= 0 || r >= 16 {
-			return nil, fmt.Errorf("%s: key register %d out of range", name, r)
+			return fail(fmt.Errorf("%s: key register %d out of range", name, r))
 		}
 		keys[r] = k
 	}
@@ -154,32 +185,44 @@ func (s *System) Load(name string, img []byte, opt Options) (*Proc, error) {
 		Mounts: opt.Mounts,
 	})
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	// The program holds a domain key to itself.
 	if err := m.SetKeyReg(p.Domain, int(abi.KRSelf), p.Domain); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	return &Proc{s: s, idx: idx, Name: name, Domain: p.Domain, Bank: bank, Meter: meter}, nil
+	proc := &Proc{s: s, idx: idx, Name: name, Domain: p.Domain, Bank: bank, Meter: meter, Collector: exitDom}
+	s.mu.Lock()
+	s.procs = append(s.procs, proc)
+	s.mu.Unlock()
+	return proc, nil
+}
+
+// Procs returns the programs loaded so far, in the order they were loaded.
+func (s *System) Procs() []*Proc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Proc(nil), s.procs...)
 }
 
 // exitKey makes the start key a program returns its status to: a native
-// domain that records it.
-func (s *System) exitKey(idx int) (kernel.Key, error) {
+// domain that records it. It returns the domain's key and the start key.
+func (s *System) exitKey(idx int) (dom, start kernel.Key, err error) {
 	m := s.M
-	dom, err := m.NewDomain(m.PrimeBank(), m.PrimeMeter(), abi.KindNative, "exit")
+	dom, err = m.NewDomain(m.PrimeBank(), m.PrimeMeter(), abi.KindNative, "exit")
 	if err != nil {
-		return kernel.Key{}, err
+		return dom, start, err
 	}
 	regs := make([]uint64, abi.RegsNative)
 	regs[0] = uint64(idx)
 	if r, err := m.Call(dom, int64(abi.OCDomainSetRegs), kernel.Words(regs...)); err != nil || r.RC != 0 {
-		return kernel.Key{}, fmt.Errorf("setting up an exit collector: %v", err)
+		return dom, start, fmt.Errorf("setting up an exit collector: %v (return code %d)", err, r.RC)
 	}
 	if err := m.MakeAvailable(dom); err != nil {
-		return kernel.Key{}, err
+		return dom, start, err
 	}
-	return m.StartKey(dom, 0)
+	start, err = m.StartKey(dom, 0)
+	return dom, start, err
 }
 
 // Start makes the program run.
@@ -201,6 +244,83 @@ func (p *Proc) State() (abi.State, abi.Trap, error) {
 		return 0, 0, err
 	}
 	return abi.State(r.Word(int(abi.DomainStateState))), abi.Trap(r.Word(int(abi.DomainStateTrap))), nil
+}
+
+// Outcome is how a program ended, or where it is now.
+type Outcome struct {
+	// Exited is set when the program returned a status to its exit key;
+	// Status is that status.
+	Exited bool
+	Status int64
+	// State is its domain's state; for a stopped domain Trap says why,
+	// PC and Addr where.
+	State    abi.State
+	Trap     abi.Trap
+	PC, Addr uint64
+}
+
+// Outcome reports how the program ended, or where it is. The machine must
+// be stopped.
+func (p *Proc) Outcome() (Outcome, error) {
+	var o Outcome
+	o.Status, o.Exited = p.Exit()
+	r, err := p.s.M.Call(p.Domain, int64(abi.OCDomainGetState), nil)
+	if err != nil {
+		return o, err
+	}
+	if r.RC != 0 || len(r.Data) == 0 {
+		// The domain is gone: its bank was destroyed.
+		o.State, o.Trap = abi.StateStopped, abi.TrapNone
+		return o, nil
+	}
+	o.State = abi.State(r.Word(int(abi.DomainStateState)))
+	o.Trap = abi.Trap(r.Word(int(abi.DomainStateTrap)))
+	o.PC = r.Word(int(abi.DomainStatePC))
+	o.Addr = r.Word(int(abi.DomainStateAddr))
+	return o, nil
+}
+
+// String describes the outcome in a few words: "exited with status 0",
+// "stopped by a meter trap at pc 0x10148", "available".
+func (o Outcome) String() string {
+	switch {
+	case o.Exited:
+		return fmt.Sprintf("exited with status %d", o.Status)
+	case o.State == abi.StateStopped && o.Trap != abi.TrapNone:
+		s := fmt.Sprintf("stopped by %s trap at pc %#x", article(kernel.TrapName(o.Trap)), o.PC)
+		if o.Trap == abi.TrapFault || o.Trap == abi.TrapMisaligned {
+			s += fmt.Sprintf(" (address %#x)", o.Addr)
+		}
+		return s
+	case o.State == abi.StateStopped:
+		return "stopped"
+	case o.State == abi.StateAvailable:
+		return "available"
+	case o.State == abi.StateWaiting:
+		return "waiting for a reply"
+	}
+	return "running"
+}
+
+func article(s string) string {
+	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an " + s
+	}
+	return "a " + s
+}
+
+// ObjectID returns the object id of the object k names (as keybits
+// reports it), or 0 for keys without an object and void keys.
+func (s *System) ObjectID(k kernel.Key) uint64 {
+	kb, err := s.M.DeviceKey(abi.KTKeybits)
+	if err != nil {
+		return 0
+	}
+	r, err := s.M.Call(kb, int64(abi.OCKeybits), nil, k)
+	if err != nil || r.RC != 0 {
+		return 0
+	}
+	return r.Word(int(abi.KeybitsObject))
 }
 
 // Run runs the machine until it has nothing left to do or ctx is done.
