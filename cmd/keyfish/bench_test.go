@@ -12,13 +12,10 @@ import (
 	"github.com/keyfish-os/keyfish/bench"
 )
 
-// TestBenchEndToEnd builds the keyfish binary and runs a quick benchmark
-// with -json, parsing what it writes.
+// TestBenchEndToEnd runs a quick benchmark with the keyfish binary
+// (built by TestMain) and -json, parsing what it writes.
 func TestBenchEndToEnd(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "keyfish")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building keyfish: %v\n%s", err, out)
-	}
+	bin := keyfishBin
 	cmd := exec.Command(bin, "bench", "-json", "-short", "-count", "1", "-run", "^(call/native|flood)$")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
