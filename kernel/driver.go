@@ -18,6 +18,13 @@ type Core struct {
 
 	cur *Domain // the domain to run next here: the target of a direct switch
 
+	// slice is the ticks left in the current dispatch: set when a domain
+	// is taken from the ready queue, and shared by the domains that
+	// follow it by direct switch (cur), so that neither a domain that
+	// never waits nor a pair calling each other keeps the core from the
+	// rest of the ready queue.
+	slice int64
+
 	seen      atomic.Uint64 // epoch acknowledged, or quiescent; read by any core
 	seenLocal uint64
 	mapSeen   uint64
@@ -75,6 +82,7 @@ func (c *Core) step() bool {
 		if d == nil {
 			return worked
 		}
+		c.slice = c.m.slice
 	}
 	c.execute(d)
 	return true

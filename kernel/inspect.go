@@ -44,6 +44,9 @@ type CoreStats struct {
 	// Utilization is the fraction of Run's wall time the core was not
 	// idle (parallel mode; 0 in deterministic mode).
 	Utilization float64
+	// Sleeps counts the times the core went to sleep, idle, until
+	// notified (parallel mode).
+	Sleeps uint64
 }
 
 var trapNames = map[abi.Trap]string{
@@ -78,7 +81,7 @@ func (m *Machine) Stats() Stats {
 		cs := CoreStats{
 			Cluster: c.cl.index, Kind: KindName(c.cl.kind), Events: c.stats.events,
 			Invocations: c.stats.invocations, Traps: c.stats.traps, Slices: c.stats.slices,
-			Ticks: c.stats.busyTicks,
+			Ticks: c.stats.busyTicks, Sleeps: c.stats.sleeps,
 		}
 		if !m.det && m.runNanos > 0 {
 			cs.Utilization = max(0, 1-float64(c.stats.idleNanos)/float64(m.runNanos))

@@ -28,7 +28,10 @@ type Config struct {
 	Seed uint64
 	// Console receives what domains write to the console.
 	Console io.Writer
-	// Slice is how many ticks an rv64 domain runs before preemption
+	// Slice is the time slice in ticks: how long a core runs a domain
+	// taken from the ready queue, and the domains it switches to directly
+	// by CALL and RETURN, before the running one goes to the back of the
+	// queue. An rv64 instruction is a tick; a native event counts 100
 	// (default 100000; deterministic mode uses 1000).
 	Slice int64
 	// Trace, if set, receives every kernel event (see Event).
@@ -68,10 +71,12 @@ type Machine struct {
 	tracing bool // cfg.Trace != nil
 
 	running  atomic.Bool
-	runNanos int64        // wall time spent in Run
-	active   atomic.Int32 // parallel mode: cores not asleep
-	done     chan struct{}
-	doneMu   sync.Mutex
+	runNanos int64 // wall time spent in Run
+	// active is, in parallel mode, the number of cores not asleep (low 32
+	// bits) and how many times a core has woken (the rest): see quiet.
+	active atomic.Int64
+	done   chan struct{}
+	doneMu sync.Mutex
 
 	stats machineStats
 }
@@ -304,7 +309,7 @@ func (m *Machine) runDeterministic(ctx context.Context) error {
 // runParallel runs each core on its own goroutine.
 func (m *Machine) runParallel(ctx context.Context) error {
 	m.done = make(chan struct{})
-	m.active.Store(int32(len(m.cores)))
+	m.active.Store(int64(len(m.cores)))
 	var wg sync.WaitGroup
 	for _, c := range m.cores {
 		c.wakeUp()
@@ -392,7 +397,7 @@ func (c *Core) sleep(ctx context.Context) bool {
 	if c.hasWork() {
 		return true
 	}
-	if m.active.Add(-1) == 0 && m.quiet() {
+	if v := m.active.Add(-1); uint32(v) == 0 && m.quiet(v) {
 		m.finish()
 		return false
 	}
@@ -422,15 +427,30 @@ func (c *Core) sleep(ctx context.Context) bool {
 		m.active.Add(1)
 		return false
 	}
-	m.active.Add(1)
+	// Counted, with the wake, before the core takes anything from its
+	// inbox: see quiet.
+	m.active.Add(1 + wakeUnit)
 	return true
 }
 
+// wakeUnit counts a wake in Machine.active.
+const wakeUnit = 1 << 32
+
 // quiet reports whether nothing is pending anywhere. It is called by the
-// last core to fall asleep, and reads only atomics: every other core is
-// asleep, having found its own cluster's queues empty, and anything posted
-// to a cluster since is in its inbox or reap list.
-func (m *Machine) quiet() bool {
+// last core to fall asleep, with active as its decrement left it (no core
+// awake), and reads only atomics: every other core is asleep, having found
+// its own cluster's queues empty, and anything posted to a cluster since
+// is in its inbox or reap list. But a core woken meanwhile may take a
+// message from its inbox while quiet looks, and the message is then in no
+// inbox though its work is still to come: so the machine is quiet only if
+// no core woke during the look (active is unchanged). A core that woke
+// judges again when it next falls asleep.
+func (m *Machine) quiet(active int64) bool {
+	return m.quietLook() && m.active.Load() == active
+}
+
+// quietLook is quiet's look at the queues.
+func (m *Machine) quietLook() bool {
 	for _, cl := range m.clusters {
 		if cl.inbox.n.Load() != 0 || !cl.reap.empty() {
 			return false

@@ -160,7 +160,14 @@ func (m *Machine) programFor(d *Domain) Program {
 	return m.programs[k.val-1].fn
 }
 
+// nativeSliceTicks is what a native event takes from the core's slice.
+const nativeSliceTicks = 100
+
 func (nativeKind) run(c *Core, d *Domain) event {
+	if c.slice <= 0 {
+		return evSlice
+	}
+	c.slice -= nativeSliceTicks
 	if ev := c.meterFor(d); ev != 0 {
 		return ev
 	}

@@ -21,8 +21,7 @@ type rvCore struct {
 	core  *rv64.Core
 	trans rvTranslator
 	fault segFault // why the last translation failed
-	last  *Domain  // the domain that ran last here (its slice and reservation)
-	slice int64    // ticks left in that domain's slice
+	last  *Domain  // the domain that ran last here (its reservation)
 }
 
 // rvChunk is how many instructions run between looks at the core's
@@ -69,9 +68,12 @@ const (
 func (rvKind) run(c *Core, d *Domain) event {
 	rc := &c.rv
 	r := &d.cpu.rv
+	if c.slice <= 0 {
+		rc.last = nil
+		return evSlice
+	}
 	if rc.last != d {
 		rc.last = d
-		rc.slice = c.m.slice
 		r.ResValid = false // a migrated domain's SC may fail, as the spec allows
 	}
 	rc.trans.c, rc.trans.d = c, d
@@ -80,17 +82,17 @@ func (rvKind) run(c *Core, d *Domain) event {
 			c.trap.info.pc = r.PC // where it stopped: the keeper and DomainState see it
 			return ev
 		}
-		budget := min(c.lease.left, rc.slice, rvChunk)
+		budget := min(c.lease.left, c.slice, rvChunk)
 		ex := rc.core.Run(r, &rc.trans, d.asid, uint64(budget))
 		n := int64(ex.Executed)
 		c.charge(d, n)
-		rc.slice -= n
+		c.slice -= n
 		if c.m.det {
 			c.m.advance(n)
 		}
 		switch ex.Reason {
 		case rv64.Budget:
-			if rc.slice <= 0 {
+			if c.slice <= 0 {
 				rc.last = nil
 				return evSlice
 			}

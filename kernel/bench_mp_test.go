@@ -1,0 +1,75 @@
+package kernel
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// BenchmarkCrossClusterRoundTrip measures a native CALL+RETURN round trip
+// between two one-core clusters in parallel mode: the caller's outbox goes
+// to the callee's cluster's inbox and the reply comes back the same way.
+// Compare it with BenchmarkCacheLineBounce, run alongside.
+func BenchmarkCrossClusterRoundTrip(b *testing.B) {
+	s := newTestSys(b, Config{Topology: "native,native"})
+	ping, pong := s.pingPongB(b, uint64(b.N))
+	// pingPongB has made ping run; move the two apart first. Stopped
+	// domains move; a running one does not, so stop ping, move, rerun.
+	s.m.MustCall(ping, int64(abi.OCDomainStop), nil)
+	s.m.MustCall(ping, int64(abi.OCDomainSetHome), Words(0))
+	s.m.MustCall(pong, int64(abi.OCDomainStop), nil)
+	s.m.MustCall(pong, int64(abi.OCDomainSetHome), Words(1))
+	s.m.MustCall(pong, int64(abi.OCDomainMakeAvailable), nil)
+	s.m.MustCall(ping, int64(abi.OCDomainRun), nil)
+	b.ResetTimer()
+	if err := s.m.Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if got := s.regsB(b, ping)[2]; got != uint64(b.N) {
+		b.Fatalf("%d good replies, want %d", got, b.N)
+	}
+	if s.m.Stats().Messages < uint64(b.N) {
+		b.Fatal("the round trips did not cross clusters")
+	}
+}
+
+// BenchmarkCacheLineBounce is the reference for cross-core messages: two
+// goroutines locked to OS threads bounce one cache line, each spinning for
+// the other's write. A round trip is two transfers of the line.
+func BenchmarkCacheLineBounce(b *testing.B) {
+	var line struct {
+		_ [64]byte
+		v atomic.Int64
+		_ [64]byte
+	}
+	wait := func(want int64) {
+		for spins := 0; line.v.Load() != want; spins++ {
+			if spins&4095 == 4095 {
+				runtime.Gosched()
+			}
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for i := int64(1); i < 2*int64(b.N); i += 2 {
+			wait(i)
+			line.v.Store(i + 1)
+		}
+		close(done)
+	}()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ResetTimer()
+	for i := int64(0); i < int64(b.N); i++ {
+		line.v.Store(2*i + 1)
+		wait(2*i + 2)
+	}
+	b.StopTimer()
+	<-done
+}
