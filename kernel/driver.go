@@ -32,10 +32,11 @@ type Core struct {
 	preempt   atomic.Bool   // set by any core to cut the running domain's slice short
 	wake      chan struct{} // parallel mode: a send wakes the sleeping core
 
-	graceEpoch uint64 // the current invocation's reply waits for this epoch
-	recallSeen uint64 // the last Machine.leaseRecall acted on
-	lease      lease  // CPU time reserved from the running domain's meter chain
-	rv         rvCore // the rv64 kind's per-core caches
+	graceEpoch uint64   // the current invocation's reply waits for this epoch
+	recallSeen uint64   // the last Machine.leaseRecall acted on
+	lease      lease    // CPU time reserved from the running domain's meter chain
+	spare      [3]lease // leases on the meters of domains that ran here lately
+	rv         rvCore   // the rv64 kind's per-core caches
 
 	req     request
 	rep     reply

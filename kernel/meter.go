@@ -232,14 +232,18 @@ func (c *Core) meterFor(d *Domain) event {
 		return evTrap
 	}
 	mt := mk.hdr.meter()
-	if c.lease.m != mt || c.lease.alloc != mk.alloc || c.lease.left <= 0 {
-		// Settle the old lease first: ours must not count as someone
-		// else's below.
-		c.flushMeter()
-		c.lease = lease{m: mt, alloc: mk.alloc, clock: c.m.now()}
+	if c.lease.m != mt || c.lease.alloc != mk.alloc {
+		c.switchLease(mt, mk.alloc, d.kind == abi.KindNative)
 	}
 	if c.lease.left > 0 {
 		return 0
+	}
+	// Used up: settle it before reserving again, so that our own lease
+	// does not count as someone else's below.
+	c.settleLease(&c.lease)
+	c.lease = lease{m: mt, alloc: mk.alloc}
+	if d.kind == abi.KindNative {
+		c.lease.clock = c.m.now()
 	}
 	got, ok := mt.reserve(leaseChunk)
 	if !ok {
@@ -318,20 +322,56 @@ func (c *Core) chargeClock(d *Domain) {
 	c.lease.events = 0
 }
 
-// flushMeter gives the lease's unused ticks back and records its use.
-func (c *Core) flushMeter() {
-	l := &c.lease
-	if l.m == nil {
-		return
+// switchLease makes the core's current lease the one on meter mt,
+// keeping the current one among the spares: two domains under different
+// meters taking turns on a core settle nothing.
+func (c *Core) switchLease(mt *Meter, alloc uint32, native bool) {
+	c.closeBatch(&c.lease)
+	now := int64(0)
+	if native {
+		now = c.m.now()
 	}
+	for i := range c.spare {
+		if s := &c.spare[i]; s.m == mt && s.alloc == alloc {
+			c.lease, *s = *s, c.lease
+			c.lease.clock = now
+			return
+		}
+	}
+	last := len(c.spare) - 1
+	c.settleLease(&c.spare[last])
+	copy(c.spare[1:], c.spare[:last])
+	c.spare[0] = c.lease
+	c.lease = lease{m: mt, alloc: alloc, clock: now}
+}
+
+// closeBatch charges a lease's native events not yet charged.
+func (c *Core) closeBatch(l *lease) {
 	if l.events > 0 && !c.m.det {
 		if el := c.m.now() - l.clock; el > 0 {
 			l.left -= el
 			l.used += el
 		}
 	}
+	l.events = 0
+}
+
+// settleLease gives a lease's unused ticks back and records its use.
+func (c *Core) settleLease(l *lease) {
+	if l.m == nil {
+		return
+	}
+	c.closeBatch(l)
 	if l.m.alloc.Load() == l.alloc {
 		l.m.settle(l.left, l.used, l.reserved)
 	}
 	*l = lease{}
+}
+
+// flushMeter gives every lease the core holds back.
+func (c *Core) flushMeter() {
+	c.settleLease(&c.lease)
+	for i := range c.spare {
+		c.settleLease(&c.spare[i])
+	}
 }

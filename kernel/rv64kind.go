@@ -19,9 +19,10 @@ type rvRegs = rv64.Regs
 // decoded instructions, both caches only) and the translator it calls.
 type rvCore struct {
 	core  *rv64.Core
-	trans rvTranslator
-	fault segFault // why the last translation failed
-	last  *Domain  // the domain that ran last here (its reservation)
+	trans rvTranslator // for the running domain
+	other rvTranslator // for a domain a message is delivered to
+	fault segFault     // why the last translation failed
+	last  *Domain      // the domain that ran last here (its reservation)
 }
 
 // rvChunk is how many instructions run between looks at the core's
@@ -173,31 +174,36 @@ func (c *Core) rvEcall(d *Domain) event {
 	return evInvoke
 }
 
-// readGuest copies len(dst) bytes of d's memory at va into dst. On a fault
-// it returns the faulting address and false, with c.rv.fault set.
+// readGuest copies len(dst) bytes of d's memory at va into dst, through
+// the core's TLB. On a fault it returns the faulting address and false,
+// with c.rv.fault set.
 func (c *Core) readGuest(d *Domain, va uint64, dst []byte) (uint64, bool) {
+	t := &c.rv.other
+	t.c, t.d = c, d
 	for len(dst) > 0 {
-		p, _ := translate(d.slots[abi.SlotSpace], va, false, &c.rv.fault)
+		p := c.rv.core.Page(t, d.asid, va, rv64.Read)
 		if p == nil {
 			return va, false
 		}
-		n := p.data.Read(va&mem.PageMask, dst)
+		n := p.Read(va&mem.PageMask, dst)
 		dst, va = dst[n:], va+uint64(n)
 	}
 	return 0, true
 }
 
-// writeGuest copies src into d's memory at va, stopping at the first byte
-// that cannot be written. It returns the count written.
-func writeGuest(d *Domain, va uint64, src []byte) int {
-	var f segFault
+// writeGuest copies src into d's memory at va through the core's TLB,
+// stopping at the first byte that cannot be written. It returns the count
+// written.
+func (c *Core) writeGuest(d *Domain, va uint64, src []byte) int {
+	t := &c.rv.other
+	t.c, t.d = c, d
 	done := 0
 	for done < len(src) {
-		p, w := translate(d.slots[abi.SlotSpace], va, true, &f)
-		if p == nil || !w {
+		p := c.rv.core.Page(t, d.asid, va, rv64.Write)
+		if p == nil {
 			break
 		}
-		n := p.data.Write(va&mem.PageMask, src[done:])
+		n := p.Write(va&mem.PageMask, src[done:])
 		done += n
 		va += uint64(n)
 	}
@@ -207,7 +213,7 @@ func writeGuest(d *Domain, va uint64, src []byte) int {
 func (rvKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
 	x := &d.cpu.rv.X
 	if len(data) > 0 && d.recv.len > 0 {
-		writeGuest(d, d.recv.buf, data[:min(uint64(len(data)), d.recv.len)])
+		c.writeGuest(d, d.recv.buf, data[:min(uint64(len(data)), d.recv.len)])
 	}
 	x[rA0], x[rA1], x[rA2] = uint64(order), uint64(len(data)), uint64(db)
 	for i, r := range d.recv.keys {

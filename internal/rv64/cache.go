@@ -183,3 +183,19 @@ func (c *Core) fetchFrame(t Translator, pc, lid8 uint64) *mem.Page {
 	}
 	return p
 }
+
+// Page returns the page holding vaddr for an access of kind acc (Read or
+// Write) in the address space tagged asid, through this Core's TLB, filling
+// it from t on a miss, or nil if the access faults. The kernel uses it to
+// copy message strings in and out of guest memory at the cost of a TLB
+// hit. The Core must not be inside Run.
+func (c *Core) Page(t Translator, asid, vaddr uint64, acc Access) *mem.Page {
+	lid8 := c.lidFor(asid) << 3
+	e := &c.dtlb[(vaddr>>mem.PageShift^lid8)&(dtlbSize-1)]
+	tag := vaddr&^mem.PageMask | lid8
+	switch {
+	case acc == Read && e.rtag == tag, acc == Write && e.wtag == tag:
+		return e.page
+	}
+	return c.dpage(t, vaddr, acc, lid8)
+}

@@ -796,3 +796,36 @@ func TestDecodeCacheEviction(t *testing.T) {
 		}
 	}
 }
+
+// TestPageUsesTLB checks that Page answers from the TLB once filled and
+// refuses writes through read-only pages.
+func TestPageUsesTLB(t *testing.T) {
+	var p mem.Page
+	calls := 0
+	tr := translatorFunc(func(va uint64, acc Access) (*mem.Page, bool, bool) {
+		calls++
+		if va>>mem.PageShift != 5 {
+			return nil, false, false
+		}
+		return &p, true, true
+	})
+	c := NewCore()
+	for range 3 {
+		if got := c.Page(tr, 7, 5<<mem.PageShift+8, Read); got != &p {
+			t.Fatalf("Page = %p, want %p", got, &p)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("translator called %d times for three reads of one page, want 1", calls)
+	}
+	if c.Page(tr, 7, 6<<mem.PageShift, Read) != nil {
+		t.Fatal("an unmapped page was returned")
+	}
+	if c.Page(tr, 8, 5<<mem.PageShift, Read) != &p || calls != 3 {
+		t.Fatalf("another asid must miss: %d translator calls", calls)
+	}
+}
+
+type translatorFunc func(uint64, Access) (*mem.Page, bool, bool)
+
+func (f translatorFunc) Translate(va uint64, acc Access) (*mem.Page, bool, bool) { return f(va, acc) }
