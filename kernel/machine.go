@@ -303,12 +303,16 @@ func (c *Core) loop(ctx context.Context) {
 	m := c.m
 	spins := 0
 	var idleSince int64
-	for {
+	for n := 1; ; n++ {
 		if c.step() {
 			if spins > 0 {
 				c.stats.idleNanos += nanotime() - idleSince
 			}
 			spins = 0
+			// A core that always has work must still see Run's end.
+			if n&1023 == 0 && ctx.Err() != nil {
+				return
+			}
 			continue
 		}
 		if spins == 0 {
