@@ -291,7 +291,8 @@ func decodeDomainInvocation(r *request) (domainOp, abi.RC) {
 }
 
 // performDomain carries out a domain key invocation on d, which is homed
-// in c's cluster and not executing; c holds the cluster lock.
+// in c's cluster and not executing; c holds the cluster lock, so nothing
+// here may take it again.
 func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *request, rep *reply) {
 	switch op.order {
 	case abi.OCKeyType:
@@ -329,7 +330,7 @@ func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *reque
 			return
 		}
 		d.trap = trapInfo{}
-		c.makeReady(d)
+		c.makeReadyLocked(d)
 	case abi.OCDomainMakeAvailable:
 		if d.state != dsStopped {
 			rep.rc = int64(abi.RCBadState)
@@ -337,7 +338,7 @@ func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *reque
 		}
 		d.trap = trapInfo{}
 		kindOf(d.kind).recvFromRegs(d)
-		c.becomeAvailable(d)
+		c.becomeAvailableLocked(d)
 	case abi.OCDomainStop:
 		rep.rc = int64(c.stopDomain(d, trapInfo{code: abi.TrapStopped}))
 	case abi.OCDomainGetState:

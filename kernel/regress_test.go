@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/keyfish-os/keyfish/abi"
 )
 
 // Regression tests for kernel bugs found by the hostile suite (package
@@ -47,5 +49,49 @@ func TestRunParallelStopsWhenCanceled(t *testing.T) {
 	})
 	if err := s.m.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDomainRunInSharedCluster: performDomain runs under the cluster lock,
+// and OCDomainRun and OCDomainMakeAvailable took that lock again (to put
+// the domain in the ready queue or let its stallers in): in a cluster of
+// more than one core, where the lock is a real mutex, a domain making
+// another run or available deadlocked the whole cluster.
+func TestDomainRunInSharedCluster(t *testing.T) {
+	for _, order := range []abi.OC{abi.OCDomainRun, abi.OCDomainMakeAvailable} {
+		s := newTestSys(t, Config{Topology: "native:2"})
+		var rc int64 = -100
+		s.m.RegisterProgram("starter", func(x *Ctx) {
+			rc, _ = x.Call(krPartner, &Msg{Order: int64(order)})
+		})
+		ran := false
+		s.m.RegisterProgram("target", func(x *Ctx) { ran = true })
+		target := s.native("target")
+		starter := s.native("starter")
+		if err := s.m.SetKeyReg(starter, int(krPartner), target); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.m.RunDomain(starter); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		watchdog(t, 20*time.Second, func() {
+			if err := s.m.Run(ctx); err != nil {
+				t.Errorf("order %d: run: %v", order, err)
+			}
+		})
+		cancel()
+		if rc != 0 {
+			t.Fatalf("order %d: return code %d", order, rc)
+		}
+		if want := order == abi.OCDomainRun; ran != want {
+			t.Fatalf("order %d: target ran: %v, want %v", order, ran, want)
+		}
+		if st := s.state(target); order == abi.OCDomainMakeAvailable && st != abi.StateAvailable {
+			t.Fatalf("target is in state %d, want available", st)
+		}
+		if err := s.m.Check(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
