@@ -20,6 +20,10 @@ import (
 // mode (fewer with -short).
 var seeds = flag.Int("hostile.seeds", 4, "seeds per hostile program in deterministic mode (-short: 2)")
 
+// runLimit bounds one Run of a hostile test; the watchdog fires a minute
+// later.
+var runLimit = flag.Duration("hostile.runlimit", 3*time.Minute, "how long one run of the machine may take")
+
 // topo is a machine configuration a hostile program runs on.
 type topo struct {
 	name string
@@ -175,14 +179,14 @@ func (e *env) recoverKeeper() kernel.Key {
 // failure with every goroutine's stack.
 func (e *env) run() {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), *runLimit)
 	defer cancel()
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		select {
 		case <-done:
-		case <-time.After(6 * time.Minute):
+		case <-time.After(*runLimit + time.Minute):
 			panic("hostile: the machine did not come back from Run")
 		}
 	}()
