@@ -243,15 +243,17 @@ func (c *Core) switchTo(d, t *Domain, typ abi.Inv) {
 	case abi.InvCall:
 		d.state = dsWaiting
 		c.cur = t
+		t.state = dsExecuting
 	case abi.InvReturn:
 		c.becomeAvailableLocked(d)
 		c.cur = t
+		t.state = dsExecuting
 	case abi.InvFork:
+		// t waits its turn in the ready queue.
 		kindOf(d.kind).setResult(d, int64(abi.RCOk))
 		c.makeReadyLocked(t)
 		c.cur = d
 	}
-	t.state = dsExecuting
 }
 
 // finishSender sets d's state after its invocation went nowhere (its

@@ -95,3 +95,42 @@ func TestDomainRunInSharedCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestForkTargetIsReady: a FORK to a start key put the target in the ready
+// queue and then marked it executing. A domain key invocation on it then
+// took it for running on a core and dereferenced that (nil) core: any
+// domain could crash the kernel with a FORK followed by, say, a stop.
+func TestForkTargetIsReady(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native", Deterministic: true})
+	var got []int64
+	s.m.RegisterProgram("forker", func(x *Ctx) {
+		r := x.Regs()
+		r[0]++
+		switch r[0] {
+		case 1:
+			x.Fork(krPartner, &Msg{Order: 1})
+		case 2:
+			got = append(got, x.Order())
+			x.CallGate(krPartner+1, &Msg{Order: int64(abi.OCDomainStop)})
+		case 3:
+			got = append(got, x.Order())
+		}
+	})
+	target := s.native("pong")
+	forker := s.native("forker")
+	start, _ := s.m.StartKey(target, 0)
+	s.m.SetKeyReg(forker, int(krPartner), start)
+	s.m.SetKeyReg(forker, int(krPartner)+1, target)
+	s.m.MakeAvailable(target)
+	s.m.RunDomain(forker)
+	s.run()
+	if len(got) != 2 || got[0] != 0 || got[1] != 0 {
+		t.Fatalf("the forker got %v, want [0 0] (the FORK's and the stop's return codes)", got)
+	}
+	if st := s.state(target); st != abi.StateStopped {
+		t.Fatalf("target is in state %d, want stopped", st)
+	}
+	if err := s.m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
