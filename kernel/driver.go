@@ -66,6 +66,7 @@ func (c *Core) step() bool {
 		d = c.cl.popReady()
 		if d != nil {
 			d.state = dsExecuting
+			d.executing = c
 		}
 		c.cl.unlock()
 		if d == nil {

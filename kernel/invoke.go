@@ -243,11 +243,11 @@ func (c *Core) switchTo(d, t *Domain, typ abi.Inv) {
 	case abi.InvCall:
 		d.state = dsWaiting
 		c.cur = t
-		t.state = dsExecuting
+		t.state, t.executing = dsExecuting, c
 	case abi.InvReturn:
 		c.becomeAvailableLocked(d)
 		c.cur = t
-		t.state = dsExecuting
+		t.state, t.executing = dsExecuting, c
 	case abi.InvFork:
 		// t waits its turn in the ready queue.
 		kindOf(d.kind).setResult(d, int64(abi.RCOk))

@@ -134,3 +134,32 @@ func TestForkTargetIsReady(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDomainKeyOnSwitchedTarget: a CALL or RETURN switches its core
+// directly to the target, marking it executing before that core runs it;
+// another core of the same cluster invoking a domain key to the target in
+// between found it executing on no core and dereferenced nil. Several
+// seeds of a two-core cluster in deterministic mode give that order.
+func TestDomainKeyOnSwitchedTarget(t *testing.T) {
+	for seed := range uint64(64) {
+		s := newTestSys(t, Config{Topology: "native:2", Deterministic: true, Seed: seed})
+		s.m.RegisterProgram("stopper", func(x *Ctx) {
+			r := x.Regs()
+			r[0]++
+			if r[0] <= 50 {
+				x.CallGate(krPartner, &Msg{Order: int64(abi.OCDomainGetState)})
+			}
+		})
+		ping, pong := s.pingPong(50)
+		stopper := s.native("stopper")
+		s.m.SetKeyReg(stopper, int(krPartner), pong)
+		s.m.RunDomain(stopper)
+		s.run()
+		if r := s.regs(ping); r[2] != 50 {
+			t.Fatalf("seed %d: ping got %d correct replies, want 50", seed, r[2])
+		}
+		if err := s.m.Check(); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+}
