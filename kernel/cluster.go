@@ -188,14 +188,32 @@ func (c *Core) becomeAvailableLocked(d *Domain) {
 		return
 	}
 	if s.home.Load() == cl {
-		// A local staller re-executes its invocation.
-		s.stalledOn = nil
+		// A local staller re-executes its invocation. Until it does, it
+		// holds d's wake-up: should it not retry (stopped, killed, or
+		// invoking something else), passWakeup wakes the next staller.
+		s.stalledOn = d
 		s.retry = true
 		cl.pushReady(s)
 		return
 	}
 	// A remote staller's outbox is delivered now.
 	c.deliverOutbox(s, d)
+}
+
+// passWakeup gives up the wake-up d holds as the woken first staller of
+// another domain, because d will not retry its invocation: if that domain
+// is still available, its next staller is woken. A domain that goes away
+// or does something else holding a wake-up would otherwise leave the
+// other stallers waiting on an available domain for ever. (mu)
+func (c *Core) passWakeup(d *Domain) {
+	t := d.stalledOn
+	if !d.retry {
+		return
+	}
+	d.retry, d.stalledOn = false, nil
+	if t != nil && t.home.Load() == d.home.Load() && t.state == dsAvailable && t.stallHead != nil {
+		c.becomeAvailableLocked(t)
+	}
 }
 
 // addGrace holds d's kernel reply until epoch e is safe. (mu taken)
@@ -342,6 +360,7 @@ func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
 	switch d.state {
 	case dsReady:
 		cl.unlinkReady(d)
+		c.passWakeup(d)
 	case dsStalled:
 		cl.stallUnlink(d, d.stalledOn)
 		d.stalledOn = nil

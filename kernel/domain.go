@@ -106,8 +106,8 @@ type Domain struct {
 	qprev, qnext *Domain
 	snext        *Domain
 	inext        *Domain
-	stalledOn    *Domain // the target of a local stall (home)
-	retry        bool    // re-executing a stalled invocation: re-stall at the head
+	stalledOn    *Domain // the target of a local stall, or of the stall it was woken from (home)
+	retry        bool    // woken from a stall to re-execute its invocation: holds the wake-up, re-stalls at the head
 
 	// stall queue: domains whose start-key invocation waits for this
 	// domain to become available, FIFO (home).
@@ -316,6 +316,8 @@ func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *reque
 		rep.setWords(c, c.words[:n])
 	case abi.OCDomainSetRegs:
 		rep.rc = int64(kindOf(d.kind).setRegs(d, r.data))
+		// A woken staller with new registers will not retry.
+		c.passWakeup(d)
 	case abi.OCDomainMakeStart:
 		rep.keys[0] = d.startKey(op.db)
 	case abi.OCDomainMakeRestart:

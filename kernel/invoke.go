@@ -28,6 +28,12 @@ type pendingReply struct {
 // available, stalled or sending. c may have a new domain to run in c.cur.
 func (c *Core) invoke(d *Domain, inv *invocation) {
 	k := inv.key.live()
+	if d.retry && (k.kt != ktStart || d.stalledOn == nil || k.hdr != &d.stalledOn.header) {
+		// Woken from a stall, d does something else: the wake-up goes on.
+		c.cl.lock()
+		c.passWakeup(d)
+		c.cl.unlock()
+	}
 	c.stats.byKey[k.kt&31]++
 	if inv.typ != abi.InvFork {
 		d.recv = inv.recv
@@ -164,6 +170,7 @@ func (c *Core) invokeReturner(d *Domain, inv *invocation) {
 func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 	t := k.hdr.domain()
 	if t.home.Load() != c.cl {
+		d.retry, d.stalledOn = false, nil
 		c.sendRemote(d, k, inv, mInvoke)
 		return
 	}
@@ -174,6 +181,7 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 		cl.unlock()
 		return
 	}
+	d.retry, d.stalledOn = false, nil
 	keys := &c.msgKeys
 	*keys = inv.keys
 	if inv.typ == abi.InvCall {

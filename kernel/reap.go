@@ -103,6 +103,7 @@ func (c *Core) reapLocked(d *Domain) {
 		cl.unlinkGrace(d)
 	}
 	d.reapPending = false
+	c.passWakeup(d)
 	d.endWait()
 	d.state = dsStopped
 	d.executing = nil

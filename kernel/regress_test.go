@@ -163,3 +163,49 @@ func TestDomainKeyOnSwitchedTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestStallWakeupPassedOn: a domain becoming available wakes the first
+// domain stalled on it, which retries its invocation. If that staller was
+// stopped or killed before it could retry, the wake-up was lost: the
+// others stayed stalled on an available domain for ever, a denial of
+// service any domain could cause to the other clients of a server.
+func TestStallWakeupPassedOn(t *testing.T) {
+	for _, how := range []string{"stop", "sell"} {
+		s := newTestSys(t, Config{Topology: "native", Deterministic: true})
+		var got []int64
+		s.m.RegisterProgram("client", func(x *Ctx) {
+			r := x.Regs()
+			r[0]++
+			if r[0] == 1 {
+				x.CallGate(krPartner, &Msg{Order: 10})
+				return
+			}
+			got = append(got, x.Order())
+		})
+		server := s.native("pong")
+		start, _ := s.m.StartKey(server, 0)
+		var clients []Key
+		for range 3 {
+			c := s.native("client")
+			s.m.SetKeyReg(c, int(krPartner), start)
+			s.m.RunDomain(c)
+			clients = append(clients, c)
+		}
+		s.run() // the server is stopped: all three stall on it, in order
+		s.m.MakeAvailable(server)
+		// The first is woken; before it runs, it is stopped or sold.
+		switch how {
+		case "stop":
+			s.m.MustCall(clients[0], int64(abi.OCDomainStop), nil)
+		case "sell":
+			s.m.MustCall(s.m.PrimeBank(), int64(abi.OCBankSell), nil, clients[0])
+		}
+		s.run()
+		if len(got) != 2 || got[0] != 11 || got[1] != 11 {
+			t.Fatalf("%s: the other clients got %v, want [11 11]", how, got)
+		}
+		if err := s.m.Check(); err != nil {
+			t.Fatalf("%s: %v", how, err)
+		}
+	}
+}

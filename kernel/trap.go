@@ -46,6 +46,7 @@ func (c *Core) callKeeper(d *Domain, keeper, key0 Key, info trapInfo) {
 	keeper = keeper.live()
 	if keeper.kt != ktStart {
 		c.cl.lock()
+		c.passWakeup(d)
 		d.state = dsStopped
 		d.executing = nil
 		d.trap = info
