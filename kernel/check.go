@@ -235,6 +235,16 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 			}
 		}
 	}
+	// woken: domains whose first staller was woken and holds the wake-up.
+	woken := map[*Domain]bool{}
+	for h := range live {
+		if h.kind != objDomain {
+			continue
+		}
+		if d := h.domain(); d.retry && d.stalledOn != nil {
+			woken[d.stalledOn] = true
+		}
+	}
 	for h := range live {
 		if h.kind != objDomain {
 			continue
@@ -253,8 +263,10 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 				break
 			}
 		}
-		if t.state == dsAvailable && t.stallHead != nil {
-			fail("domain %d is available with domains stalled on it", t.id.index())
+		if t.state == dsAvailable && t.stallHead != nil && !woken[t] {
+			// Allowed only while its woken first staller (which
+			// holds the wake-up) is on its way to retry.
+			fail("domain %d is available with domains stalled on it and none woken", t.id.index())
 		}
 		if t.state == dsStalled {
 			if _, ok := seen[t]; !ok && t.stalledOn != nil {
