@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,11 @@ import (
 // seeds is how many seeds each hostile program runs under in deterministic
 // mode (fewer with -short).
 var seeds = flag.Int("hostile.seeds", 4, "seeds per hostile program in deterministic mode (-short: 2)")
+
+// pauseEvery is how many kernel events a run goes between pauses, at each
+// of which the invariant checker runs on the machine as it stands
+// (domains mid-call, messages in flight, queues full).
+var pauseEvery = flag.Int64("hostile.pause", 1000, "kernel events between invariant checks during a run")
 
 // runLimit bounds one Run of a hostile test; the watchdog fires a minute
 // later.
@@ -85,6 +91,15 @@ type env struct {
 	con *syncBuffer
 	// good are the well-behaved programs and what each must print.
 	good []goodProc
+
+	// events counts kernel events (Config.Trace); when it reaches pauseAt
+	// the run in progress is canceled, so that run can check the
+	// invariants mid-run.
+	events  atomic.Int64
+	pauseAt atomic.Int64
+	cancel  atomic.Pointer[context.CancelFunc]
+	// pauses counts the mid-run invariant checks made.
+	pauses int
 }
 
 type goodProc struct {
@@ -94,16 +109,24 @@ type goodProc struct {
 
 func newEnv(t *testing.T, cfg kernel.Config) *env {
 	t.Helper()
-	con := &syncBuffer{}
-	cfg.Console = con
+	e := &env{t: t, con: &syncBuffer{}}
+	cfg.Console = e.con
 	if cfg.Memory == 0 {
 		cfg.Memory = 256 << 20
+	}
+	cfg.Trace = func(kernel.Event) {
+		if e.events.Add(1) == e.pauseAt.Load() {
+			if c := e.cancel.Load(); c != nil {
+				(*c)()
+			}
+		}
 	}
 	s, err := system.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, s: s, m: s.M, con: con}
+	e.s, e.m = s, s.M
+	return e
 }
 
 // image returns a committed image: "hostile/NAME" or an example's name.
@@ -173,14 +196,15 @@ func (e *env) recoverKeeper() kernel.Key {
 	return k
 }
 
-// run runs the machine until it has nothing left to do. A hostile program
-// must not be able to keep it from getting there (its meter or keeper ends
-// it), nor hang the kernel inside an event: a watchdog turns a hang into a
-// failure with every goroutine's stack.
+// run runs the machine until it has nothing left to do, pausing every
+// pauseEvery kernel events to run the invariant checker on the machine as
+// it stands. A hostile program must not be able to keep the machine from
+// coming to rest (its meter or keeper ends it), nor hang the kernel inside
+// an event: a watchdog turns a hang into a failure with every goroutine's
+// stack.
 func (e *env) run() {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), *runLimit)
-	defer cancel()
+	deadline := time.Now().Add(*runLimit)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -190,8 +214,23 @@ func (e *env) run() {
 			panic("hostile: the machine did not come back from Run")
 		}
 	}()
-	if err := e.s.Run(ctx); err != nil {
-		e.t.Fatalf("run: %v", err)
+	for {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		e.cancel.Store(&cancel)
+		e.pauseAt.Store(e.events.Load() + *pauseEvery)
+		err := e.s.Run(ctx)
+		e.cancel.Store(nil)
+		cancel()
+		switch {
+		case err == nil:
+			return
+		case time.Now().After(deadline):
+			e.t.Fatalf("run: the machine did not come to rest within %v (%d pauses): %v\nconsole:\n%s", *runLimit, e.pauses, err, e.con)
+		}
+		e.pauses++
+		if err := e.m.Check(); err != nil {
+			e.t.Fatalf("invariant check at pause %d (event %d): %v", e.pauses, e.events.Load(), err)
+		}
 	}
 }
 
@@ -199,6 +238,7 @@ func (e *env) run() {
 // passes and the well-behaved programs did their work.
 func (e *env) finish() {
 	e.t.Helper()
+	e.t.Logf("%d kernel events, %d mid-run invariant checks", e.events.Load(), e.pauses)
 	e.check()
 	for _, g := range e.good {
 		e.wantExit(g.p, 0)
