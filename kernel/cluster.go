@@ -32,6 +32,10 @@ type Cluster struct {
 	inbox inbox     // messages from other clusters
 	reap  reapStack // killed domains to reap
 
+	// withdraw lists killed domains of other clusters whose outboxes may
+	// wait in stall queues here.
+	withdraw withdrawStack
+
 	idle  atomic.Int32 // number of cores sleeping
 	homed atomic.Int64 // domains given this home by clusterFor (a balance hint)
 }
@@ -184,6 +188,13 @@ func (c *Core) becomeAvailableLocked(d *Domain) {
 	d.executing = nil
 	cl := d.home.Load()
 	s := cl.stallPop(d)
+	for s != nil && s.home.Load() != cl && s.dead() {
+		// A remote staller killed since it sent: its outbox goes home
+		// undelivered.
+		s.parkedOn = nil
+		c.ackReply(s, 0, false)
+		s = cl.stallPop(d)
+	}
 	if s == nil {
 		return
 	}
@@ -197,6 +208,7 @@ func (c *Core) becomeAvailableLocked(d *Domain) {
 		return
 	}
 	// A remote staller's outbox is delivered now.
+	s.parkedOn = nil
 	c.deliverOutbox(s, d)
 }
 

@@ -144,6 +144,16 @@ type Domain struct {
 	reapNext    *Domain
 	reaped      bool // home
 	reapPending bool // popped from the reap list while it could not be reaped (home)
+
+	// outTo is the cluster the outbox was last posted to. parkedOn is the
+	// domain in whose stall queue (in that cluster) the outbox waits,
+	// guarded by that cluster's lock. A killed domain whose outbox is
+	// busy asks outTo to withdraw it (withdrawNext links it into that
+	// cluster's withdraw list; withdrawing says it was asked).
+	outTo        atomic.Pointer[Cluster]
+	parkedOn     *Domain
+	withdrawNext *Domain
+	withdrawing  atomic.Bool
 }
 
 // cpuState is the register file of either CPU kind.
@@ -190,6 +200,9 @@ func (d *Domain) init(m *Machine, cl *Cluster, kind abi.Kind) {
 	d.asid = m.asids.Add(1)
 	d.killed.Store(false)
 	d.reapNext = nil
+	d.outTo.Store(nil)
+	d.parkedOn, d.withdrawNext = nil, nil
+	d.withdrawing.Store(false)
 	d.reaped = false
 	d.reapPending = false
 }

@@ -81,10 +81,11 @@ func (c *Core) step() bool {
 func (c *Core) housekeeping() bool {
 	cl := c.cl
 	st := &c.m.stats
-	if cl.inbox.n.Load() == 0 && cl.reap.empty() && st.grace.Load() == 0 && st.timers.Load() == 0 && st.zombies.Load() == 0 {
+	if cl.inbox.n.Load() == 0 && cl.reap.empty() && cl.withdraw.empty() && st.grace.Load() == 0 && st.timers.Load() == 0 && st.zombies.Load() == 0 {
 		return false
 	}
 	w := c.drainInbox()
+	w = c.drainWithdraw() || w
 	w = c.drainReap() || w
 	w = c.finishGrace() || w
 	w = c.fireTimers() || w

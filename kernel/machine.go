@@ -206,7 +206,7 @@ func (m *Machine) Run(ctx context.Context) error {
 // hasWork reports whether c has something to do now.
 func (c *Core) hasWork() bool {
 	cl := c.cl
-	if c.cur != nil || cl.inbox.n.Load() != 0 || !cl.reap.empty() {
+	if c.cur != nil || cl.inbox.n.Load() != 0 || !cl.reap.empty() || !cl.withdraw.empty() {
 		return true
 	}
 	cl.lock()
@@ -396,7 +396,7 @@ func (c *Core) sleep(ctx context.Context) bool {
 // to a cluster since is in its inbox or reap list.
 func (m *Machine) quiet() bool {
 	for _, cl := range m.clusters {
-		if cl.inbox.n.Load() != 0 || !cl.reap.empty() {
+		if cl.inbox.n.Load() != 0 || !cl.reap.empty() || !cl.withdraw.empty() {
 			return false
 		}
 	}

@@ -29,6 +29,46 @@ func (r *reapStack) push(d *Domain) {
 
 func (r *reapStack) empty() bool { return r.head.Load() == nil }
 
+// withdrawStack is a cluster's list of killed domains whose outboxes may be
+// parked in its stall queues, pushed by any core.
+type withdrawStack struct{ head atomic.Pointer[Domain] }
+
+func (w *withdrawStack) push(d *Domain) {
+	for {
+		h := w.head.Load()
+		d.withdrawNext = h
+		if w.head.CompareAndSwap(h, d) {
+			return
+		}
+	}
+}
+
+func (w *withdrawStack) empty() bool { return w.head.Load() == nil }
+
+// drainWithdraw sends the outboxes of killed domains parked in this
+// cluster's stall queues home, undelivered, so that their domains can be
+// reaped. An outbox that is not parked here is on its way home anyway.
+func (c *Core) drainWithdraw() bool {
+	cl := c.cl
+	if cl.withdraw.empty() {
+		return false
+	}
+	d := cl.withdraw.head.Swap(nil)
+	cl.lock()
+	for d != nil {
+		next := d.withdrawNext
+		d.withdrawNext = nil
+		if t := d.parkedOn; t != nil {
+			cl.stallUnlink(d, t)
+			d.parkedOn = nil
+			c.ackReply(d, 0, false)
+		}
+		d = next
+	}
+	cl.unlock()
+	return true
+}
+
 // killDomain marks d dead and queues it for reaping by its home cluster.
 func (m *Machine) killDomain(d *Domain) {
 	if d.killed.Swap(true) {
@@ -37,6 +77,17 @@ func (m *Machine) killDomain(d *Domain) {
 	cl := d.home.Load()
 	cl.reap.push(d)
 	cl.kick()
+	// An outbox parked in another cluster's stall queue would come back
+	// only when the domain it waits for becomes available, perhaps never;
+	// until it does the domain cannot be reaped. Ask for it back. (An
+	// outbox posted after this look is refused there: recvInvoke sees the
+	// domain dead.)
+	if d.outBusy.Load() {
+		if to := d.outTo.Load(); to != nil && !d.withdrawing.Swap(true) {
+			to.withdraw.push(d)
+			to.kick()
+		}
+	}
 }
 
 // dead reports whether d was killed or its bank destroyed.
@@ -55,6 +106,7 @@ func (c *Core) drainReap() bool {
 		return false
 	}
 	d := cl.reap.head.Swap(nil)
+	did := d != nil
 	cl.lock()
 	for d != nil {
 		next := d.reapNext
@@ -71,13 +123,16 @@ func (c *Core) drainReap() bool {
 				c.m.stats.zombies.Add(-1)
 				z.state = dsStopped
 				c.reapLocked(z)
+				did = true
 			}
 		}
 		clear(cl.zombies[len(kept):])
 		cl.zombies = kept
 	}
 	cl.unlock()
-	return true
+	// Zombies whose outboxes are still away are not work: reporting them
+	// as such kept a core spinning until they came back.
+	return did
 }
 
 // reapLocked reaps killed domain d, homed in c's cluster. (mu)
@@ -126,6 +181,7 @@ func (c *Core) reapLocked(d *Domain) {
 			s.retry = true
 			cl.pushReady(s)
 		} else {
+			s.parkedOn = nil
 			c.ackReply(s, 0, false)
 		}
 	}

@@ -209,3 +209,71 @@ func TestStallWakeupPassedOn(t *testing.T) {
 		}
 	}
 }
+
+// TestKilledRemoteStallerWithdrawn: a domain killed while its CALL waited
+// in the stall queue of a domain in another cluster stayed there, a
+// stopped zombie: it was never reaped, so the callers whose resume keys it
+// held waited for ever instead of getting RCCalleeDestroyed, and its
+// message was delivered, from beyond the grave, when the target became
+// available. (In parallel mode the zombie also kept Run from ever
+// finishing.)
+func TestKilledRemoteStallerWithdrawn(t *testing.T) {
+	for _, det := range []bool{true, false} {
+		s := newTestSys(t, Config{Topology: "native,native", Deterministic: det})
+		m := s.m
+		var clientGot []int64
+		m.RegisterProgram("client", func(x *Ctx) {
+			r := x.Regs()
+			r[0]++
+			if r[0] == 1 {
+				x.CallGate(krPartner, &Msg{Order: 1})
+				return
+			}
+			clientGot = append(clientGot, x.Order())
+		})
+		// middle calls target (homed elsewhere, not available) while
+		// holding the client's resume key.
+		m.RegisterProgram("middle", func(x *Ctx) {
+			x.CallGate(krPartner, &Msg{Order: 2, Recv: [4]uint8{9, 9, 9, 9}})
+		})
+		targetGot := 0
+		m.RegisterProgram("target", func(x *Ctx) { targetGot++ })
+		sub := m.MustCall(m.PrimeBank(), int64(abi.OCBankBuyBank), nil).Keys[0]
+		target := s.native("target")
+		m.MustCall(target, int64(abi.OCDomainSetHome), Words(1))
+		middle, _ := m.NewDomain(sub, m.PrimeMeter(), abi.KindNative, "middle")
+		m.MustCall(middle, int64(abi.OCDomainSetHome), Words(0))
+		client := s.native("client")
+		m.MustCall(client, int64(abi.OCDomainSetHome), Words(0))
+		m.SetKeyReg(middle, int(krPartner), mustStart(m, target, 0))
+		m.SetKeyReg(client, int(krPartner), mustStart(m, middle, 0))
+		m.MakeAvailable(middle)
+		m.RunDomain(client)
+		run := func(what string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			watchdog(t, 30*time.Second, func() {
+				if err := m.Run(ctx); err != nil {
+					t.Fatalf("det=%v %s: run: %v", det, what, err)
+				}
+			})
+		}
+		run("first")
+		m.MustCall(sub, int64(abi.OCBankDestroy), nil)
+		run("after destroying the middle's bank")
+		if len(clientGot) != 1 || clientGot[0] != int64(abi.RCCalleeDestroyed) {
+			t.Fatalf("det=%v: the client got %v, want [%d]", det, clientGot, abi.RCCalleeDestroyed)
+		}
+		if err := m.Check(); err != nil {
+			t.Fatalf("det=%v: %v", det, err)
+		}
+		m.MakeAvailable(target)
+		run("after making the target available")
+		if targetGot != 0 {
+			t.Fatalf("det=%v: the target got %d messages from the destroyed domain", det, targetGot)
+		}
+		if err := m.Check(); err != nil {
+			t.Fatalf("det=%v: %v", det, err)
+		}
+	}
+}

@@ -77,6 +77,7 @@ func (ib *inbox) take() *Domain {
 
 // post links d's outbox into cl's inbox and wakes a core there.
 func (m *Machine) post(cl *Cluster, d *Domain) {
+	d.outTo.Store(cl)
 	cl.inbox.push(d)
 	m.stats.posts.Add(1)
 	cl.kick()
@@ -218,8 +219,17 @@ func (c *Core) recvInvoke(s *Domain) {
 	}
 	cl := c.cl
 	cl.lock()
+	if s.dead() {
+		// Killed since it sent: nothing of it is delivered. (If it is
+		// killed after this look, it sees its outbox busy and asks for
+		// it back: drainWithdraw.)
+		cl.unlock()
+		c.ackReply(s, 0, false)
+		return
+	}
 	if t.state != dsAvailable {
 		cl.stallLink(s, t, false)
+		s.parkedOn = t
 		cl.unlock()
 		return
 	}
