@@ -277,3 +277,44 @@ func TestKilledRemoteStallerWithdrawn(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteUndeliveredCallAnswered: a CALL through a resume or restart
+// key of a domain in another cluster that delivered nothing when it got
+// there (the key went stale on the way, or a keeper CALLed a restart key
+// with a nonzero order to decline the trap) left the caller waiting for
+// ever; in its own cluster it is answered at once, as DK(0) would.
+func TestRemoteUndeliveredCallAnswered(t *testing.T) {
+	for _, topo := range []string{"native", "native,native"} {
+		s := newTestSys(t, Config{Topology: topo, Deterministic: true})
+		m := s.m
+		var got []int64
+		m.RegisterProgram("victim", func(x *Ctx) { panic("hostile test: trap") })
+		m.RegisterProgram("keeper", func(x *Ctx) {
+			r := x.Regs()
+			got = append(got, x.Order())
+			r[0]++
+			if r[0] == 1 {
+				// Decline the trap with a CALL instead of a RETURN.
+				x.CallGate(krResume, &Msg{Order: 3})
+			}
+		})
+		keeper := s.native("keeper")
+		victim := s.native("victim")
+		if topo != "native" {
+			m.MustCall(keeper, int64(abi.OCDomainSetHome), Words(1))
+		}
+		m.MustCall(victim, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotKeeper)), mustStart(m, keeper, 1))
+		m.MakeAvailable(keeper)
+		m.RunDomain(victim)
+		s.run()
+		if want := []int64{int64(abi.TrapNativePanic), 0}; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Fatalf("%s: the keeper got %v, want %v", topo, got, want)
+		}
+		if st, trap := s.state(victim), abi.Trap(m.MustCall(victim, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTrap))); st != abi.StateStopped || trap != abi.TrapNativePanic {
+			t.Fatalf("%s: the victim is in state %d with trap %d, want stopped by its trap", topo, st, trap)
+		}
+		if err := m.Check(); err != nil {
+			t.Fatalf("%s: %v", topo, err)
+		}
+	}
+}

@@ -272,13 +272,22 @@ func (c *Core) recvReply(s *Domain) {
 	}
 	cl := c.cl
 	cl.lock()
+	delivered := false
 	if k.live().hdr != nil && w.state == dsWaiting {
 		o := &s.out
-		if c.resumeWaiter(w, k, o.order, o.buf[:o.n], &o.keys) {
+		delivered = c.resumeWaiter(w, k, o.order, o.buf[:o.n], &o.keys)
+		if delivered {
 			c.makeReadyLocked(w)
 		}
 	}
 	cl.unlock()
+	if !delivered && s.out.typ == abi.InvCall {
+		// Nothing delivered (the key went stale on the way, or a keeper
+		// declined a trap): the caller gets DK(0)'s answer, as it would
+		// in its own cluster, instead of waiting for ever.
+		c.ackReply(s, 0, false)
+		return
+	}
 	s.outBusy.Store(false)
 }
 
