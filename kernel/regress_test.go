@@ -302,6 +302,7 @@ func TestRemoteUndeliveredCallAnswered(t *testing.T) {
 		victim := s.native("victim")
 		if topo != "native" {
 			m.MustCall(keeper, int64(abi.OCDomainSetHome), Words(1))
+			m.MustCall(victim, int64(abi.OCDomainSetHome), Words(0))
 		}
 		m.MustCall(victim, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotKeeper)), mustStart(m, keeper, 1))
 		m.MakeAvailable(keeper)
