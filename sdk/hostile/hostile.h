@@ -233,8 +233,24 @@ hz_thread_entry(uint64_t arg, void (*fn)(uint64_t))
  * the first failing return code.
  */
 static __attribute__((unused)) long
+hz_spawn_at(unsigned bank, unsigned dst, unsigned tmp, void (*fn)(uint64_t),
+	    uint64_t arg, void *stack_top, long home);
+
+static __attribute__((unused)) long
 hz_spawn(unsigned bank, unsigned dst, unsigned tmp, void (*fn)(uint64_t),
 	 uint64_t arg, void *stack_top)
+{
+	return hz_spawn_at(bank, dst, tmp, fn, arg, stack_top, -1);
+}
+
+/*
+ * hz_spawn_at is hz_spawn with the thread moved to cluster home first (if
+ * home >= 0 and that cluster is of its kind; otherwise it stays in the
+ * cluster it was bought in).
+ */
+static __attribute__((unused)) long
+hz_spawn_at(unsigned bank, unsigned dst, unsigned tmp, void (*fn)(uint64_t),
+	    uint64_t arg, void *stack_top, long home)
 {
 	static const unsigned long slots[] = { KF_SLOT_METER, KF_SLOT_KEEPER,
 					       KF_SLOT_SPACE };
@@ -266,7 +282,20 @@ hz_spawn(unsigned bank, unsigned dst, unsigned tmp, void (*fn)(uint64_t),
 	regs[11] = (uint64_t)(uintptr_t)fn;
 	if ((rc = kf_domain_set_regs(dst, regs, KF_REGS_WORDS)) != KF_RC_OK)
 		return rc;
+	if (home >= 0)
+		kf_domain_set_home(dst, (uint64_t)home);
 	return kf_domain_run(dst);
+}
+
+/* hz_other_cluster returns the index of the other of two rv64 clusters
+ * (2*rv64:1,...: 0 or 1) than the one this domain is homed in, or -1 when
+ * this domain's cluster is not 0 or 1. */
+static inline long hz_other_cluster(void)
+{
+	uint64_t st[KF_DOMAIN_STATE_WORDS] = { 0 };
+	if (kf_domain_state(KF_KR_SELF, st) != KF_RC_OK || st[KF_DOMAIN_STATE_HOME] > 1)
+		return -1;
+	return (long)(st[KF_DOMAIN_STATE_HOME] ^ 1);
 }
 
 /* hz_spin waits until *flag is nonzero, reading it with acquire order. */
