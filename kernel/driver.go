@@ -156,10 +156,16 @@ func (c *Core) finishEvent(d *Domain) {
 			cl.pushReady(d)
 		}
 	}
-	if d.state == dsExecuting {
+	// d may be in another core's hands already: delivered to and run
+	// there since this core let the cluster lock go. Then it is not ours
+	// to touch (that core finishes its own event).
+	mine := d.executing == c || d.executing == nil
+	if mine && d.state == dsExecuting {
 		d.state = dsStopped // killed while running
 	}
-	d.executing = nil
+	if mine {
+		d.executing = nil
+	}
 	c.runDeferred(d)
 	if d.dead() {
 		c.m.killDomain(d) // queued for reaping once; a no-op if it was

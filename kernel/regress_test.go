@@ -319,3 +319,35 @@ func TestRemoteUndeliveredCallAnswered(t *testing.T) {
 		}
 	}
 }
+
+// TestFinishEventLeavesOthersDomain: in a cluster of several cores, a
+// domain that ended its event by becoming available can be invoked and run
+// by another core before its own core has finished the event (the cluster
+// lock is let go in between). finishEvent then found it executing, took it
+// for killed while running, and stopped it: in parallel mode a busy server
+// (pong under a FORK flood) was stopped for no reason and its clients
+// stalled on it for ever. The interleaving needs a core descheduled at the
+// wrong moment, so this test builds it by hand: the domain is executing
+// on core 1 when core 0 finishes the event it had run it for.
+func TestFinishEventLeavesOthersDomain(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native:2", Deterministic: true})
+	d := s.native("pong")
+	s.m.MakeAvailable(d)
+	c0, c1 := s.m.cores[0], s.m.cores[1]
+	dom := d.hdr.domain()
+	// Core 1 took it from the ready queue and runs it.
+	dom.state, dom.executing = dsExecuting, c1
+	c1.cur = dom
+	c0.finishEvent(dom)
+	if dom.state != dsExecuting || dom.executing != c1 {
+		t.Fatalf("core 0 finishing its event left the domain %s on core %v, want executing on core 1", dom.state, dom.executing)
+	}
+	// Core 1 goes on with it: it becomes available again.
+	s.run()
+	if st := s.state(d); st != abi.StateAvailable {
+		t.Fatalf("the domain is in state %d, want available", st)
+	}
+	if err := s.m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
