@@ -121,9 +121,9 @@ func (cl *Cluster) kick() {
 
 // stall queues d, whose invocation of t's start key found t busy, in t's
 // stall queue: at the tail, or at the head if d is retrying after being
-// woken from it. (mu)
+// woken from it. The caller has rewound d (rewindFor) to repeat the
+// invocation when woken. (mu)
 func (cl *Cluster) stall(d, t *Domain) {
-	kindOf(d.kind).rewind(d) // it re-executes the invocation when woken
 	d.state = dsStalled
 	d.stalledOn = t
 	cl.stallLink(d, t, d.retry)

@@ -85,8 +85,12 @@ type Domain struct {
 
 	state       runState
 	trap        trapInfo
-	pendingTrap bool  // raise trap to the domain keeper when next run
-	executing   *Core // the core running it, while dsExecuting
+	pendingTrap bool // raise trap (to trapKeeper, or the domain keeper) when next run
+	// trapKeeper and trapKey0 are the keeper a pending trap goes to and the
+	// key 0 it gets (a red segment's keeper and node key, a meter's keeper
+	// and key); DK(0) for the domain keeper.
+	trapKeeper, trapKey0 Key
+	executing            *Core // the core running it, while dsExecuting
 
 	// resumeGen names the current wait: resume and restart keys carry the
 	// value it had when the domain began waiting, and using one bumps it,
@@ -180,6 +184,7 @@ func (d *Domain) init(m *Machine, cl *Cluster, kind abi.Kind) {
 	d.state = dsStopped
 	d.trap = trapInfo{}
 	d.pendingTrap = false
+	d.trapKeeper, d.trapKey0 = Key{}, Key{}
 	d.executing = nil
 	d.resumeGen.Add(1)
 	d.slots = [abi.SlotCount]Key{}

@@ -26,6 +26,7 @@ type Core struct {
 	wake      chan struct{} // parallel mode: a send wakes the sleeping core
 
 	graceEpoch uint64 // the current invocation's reply waits for this epoch
+	trapCall   bool   // the current invocation is the kernel's CALL of a keeper for a trap
 	lease      lease  // CPU time reserved from the running domain's meter chain
 	rv         rvCore // the rv64 kind's per-core caches
 
@@ -104,7 +105,7 @@ func (c *Core) execute(d *Domain) {
 	}
 	if d.pendingTrap {
 		d.pendingTrap = false
-		c.raiseTrap(d, &keeperTrap{info: d.trap})
+		c.raiseTrap(d, &keeperTrap{info: d.trap, segKeeper: d.trapKeeper, segNode: d.trapKey0})
 		c.finishEvent(d)
 		return
 	}

@@ -177,6 +177,7 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 	cl := c.cl
 	cl.lock()
 	if t.state != dsAvailable {
+		c.rewindFor(d)
 		cl.stall(d, t)
 		cl.unlock()
 		return

@@ -351,3 +351,47 @@ func TestFinishEventLeavesOthersDomain(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTrapWaitsForBusyKeeper: the kernel CALLs a keeper on a trapped
+// domain's behalf; when the keeper was not available the CALL stalled
+// like an ecall's, and a stalled ecall is rewound to be re-executed. But a
+// trap's CALL is no instruction of the domain's: an rv64 domain was moved
+// back 4 bytes and re-executed what came before the trapping instruction
+// (or half of one), and a native domain re-ran an empty invocation and
+// went on as if its keeper had restarted it. Now the trap is raised again
+// when the keeper becomes available.
+func TestTrapWaitsForBusyKeeper(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native", Deterministic: true})
+	m := s.m
+	runs := 0
+	m.RegisterProgram("victim", func(x *Ctx) {
+		runs++
+		if runs == 1 {
+			panic("hostile test: trap")
+		}
+	})
+	var keeperGot []int64
+	m.RegisterProgram("keeper", func(x *Ctx) {
+		keeperGot = append(keeperGot, x.Order())
+		x.Return(krResume, &Msg{}) // restart the victim
+	})
+	keeper := s.native("keeper")
+	victim := s.native("victim")
+	m.MustCall(victim, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotKeeper)), mustStart(m, keeper, 1))
+	m.RunDomain(victim)
+	s.run() // the keeper is stopped: the trap's CALL waits
+	if runs != 1 || len(keeperGot) != 0 {
+		t.Fatalf("before the keeper is available: the victim ran %d times, the keeper got %v", runs, keeperGot)
+	}
+	m.MakeAvailable(keeper)
+	s.run()
+	if len(keeperGot) != 1 || keeperGot[0] != int64(abi.TrapNativePanic) {
+		t.Fatalf("the keeper got %v, want one trap message %d", keeperGot, abi.TrapNativePanic)
+	}
+	if runs != 2 {
+		t.Fatalf("the victim ran %d times, want 2 (once more after its keeper restarted it)", runs)
+	}
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -165,7 +165,7 @@ func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
 
 // retryLater makes d re-execute its current invocation later.
 func (c *Core) retryLater(d *Domain) {
-	kindOf(d.kind).rewind(d)
+	c.rewindFor(d)
 	c.makeReady(d)
 	c.stats.retries++
 }
