@@ -242,9 +242,6 @@ func (cl *Cluster) addGrace(d *Domain, e uint64) {
 // finishGrace delivers the held replies whose grace period has passed.
 func (c *Core) finishGrace() bool {
 	cl := c.cl
-	if cl.graceHead == nil {
-		return false
-	}
 	safe := c.m.epochs.safe()
 	did := false
 	cl.lock()

@@ -93,12 +93,13 @@ func (c *Core) housekeeping() bool {
 	return w
 }
 
-// execute runs d, which this core owns, and handles what stopped it.
+// execute runs d, which this core owns, and handles what stopped it. d is
+// already marked executing here (under the cluster lock, by whoever gave
+// it to this core): other cores read those fields under the lock, so they
+// are not written again outside it.
 func (c *Core) execute(d *Domain) {
 	c.stats.events++
 	d.events++
-	d.executing = c
-	d.state = dsExecuting
 	if d.dead() {
 		c.finishEvent(d)
 		return

@@ -395,3 +395,61 @@ func TestTrapWaitsForBusyKeeper(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestParallelStateRaces is for the race detector (go test -race): cores
+// of a two-core cluster switch between domains, invoke domain keys of
+// domains running on the other core, and wait for grace periods, all at
+// once. execute wrote a domain's state and core without the cluster lock
+// while other cores read them under it, and finishGrace read the grace
+// list without it.
+func TestParallelStateRaces(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native:2"})
+	m := s.m
+	const n = 300
+	m.RegisterProgram("stater", func(x *Ctx) {
+		r := x.Regs()
+		if r[0] < n {
+			r[0]++
+			x.CallGate(krPartner, &Msg{Order: int64(abi.OCDomainGetState)})
+		}
+	})
+	m.RegisterProgram("seller", func(x *Ctx) {
+		r := x.Regs()
+		if r[0] < n {
+			r[0]++
+			// Map nothing, but sell what was bought: a grace period each.
+			x.Call(krPartner, &Msg{Order: int64(abi.OCBankBuyNode), Recv: [4]uint8{9}})
+			x.CallGate(krPartner, &Msg{Order: int64(abi.OCBankSell), Keys: [4]uint8{9}})
+		}
+	})
+	// A pong that takes a while over each message: the others find it
+	// executing.
+	spin := 0
+	m.RegisterProgram("pong", func(x *Ctx) {
+		for i := range 20000 {
+			spin += i
+		}
+		pongProgram(x)
+	})
+	ping, pong := s.pingPong(n)
+	stater := s.native("stater")
+	m.SetKeyReg(stater, int(krPartner), pong)
+	m.RunDomain(stater)
+	seller := s.native("seller")
+	m.SetKeyReg(seller, int(krPartner), m.PrimeBank())
+	m.RunDomain(seller)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	watchdog(t, 90*time.Second, func() {
+		if err := m.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if r := s.regs(ping); r[2] != n {
+		t.Fatalf("ping got %d correct replies, want %d", r[2], n)
+	}
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+	_ = spin
+}
