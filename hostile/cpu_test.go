@@ -105,7 +105,7 @@ func TestForkFlood(t *testing.T) {
 		_, pong := e.server("pong", system.Options{})
 		var flooders []*system.Proc
 		for i := range 3 {
-			p := e.load("hostile/flood", system.Options{Budget: 3_000_000,
+			p := e.load("hostile/flood", system.Options{Budget: scaled(3_000_000),
 				Args: []string{"flood", string(rune('1' + i))},
 				Keys: map[int]kernel.Key{int(abi.KRArg0): pong}})
 			e.start(p)

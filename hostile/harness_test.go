@@ -339,7 +339,17 @@ func (e *env) destroy(bank kernel.Key) {
 	e.check()
 }
 
-// unlimited is a bank's limits with only a page and a domain limit.
+// scaled returns n, or a tenth of it with -short: the size of a hostile
+// program's work (its meter budget, its rounds). Expected results do not
+// depend on it.
+func scaled(n uint64) uint64 {
+	if testing.Short() {
+		return max(n/10, 1)
+	}
+	return n
+}
+
+// limits makes a bank's limits in abi.Ledger order.
 func limits(bytes, pages, nodes, domains, meters, banks uint64) []uint64 {
 	return []uint64{bytes, pages, nodes, domains, meters, banks}
 }

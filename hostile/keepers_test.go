@@ -109,8 +109,8 @@ func TestKeeperGarbage(t *testing.T) {
 	forTopologies(t, func(t *testing.T, e *env) {
 		e.wellBehaved()
 		gk, gkKey := e.server("hostile/garbagekeeper", system.Options{Args: []string{"garbagekeeper", "5", "300"}})
-		v1 := e.faulter(gkKey, kernel.Key{}, 3_000_000)
-		v2 := e.faulter(gkKey, e.redSegment(gkKey), 3_000_000)
+		v1 := e.faulter(gkKey, kernel.Key{}, scaled(3_000_000))
+		v2 := e.faulter(gkKey, e.redSegment(gkKey), scaled(3_000_000))
 		e.run()
 		e.finish()
 		for _, p := range []*system.Proc{v1, v2} {

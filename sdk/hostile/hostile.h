@@ -298,11 +298,28 @@ static inline long hz_other_cluster(void)
 	return (long)(st[KF_DOMAIN_STATE_HOME] ^ 1);
 }
 
-/* hz_spin waits until *flag is nonzero, reading it with acquire order. */
+/* hz_yield gives the core away for a moment: it waits for the clock (key
+ * register KF_KR_CLOCK) to pass 20 microseconds from now. */
+static inline void hz_yield(void)
+{
+	uint64_t now = 0;
+	kf_clock_read(KF_KR_CLOCK, &now);
+	kf_clock_wait_until(KF_KR_CLOCK, now + 20000);
+}
+
+/* hz_wait_for waits, yielding, until *word equals want (read with acquire
+ * order). */
+static inline void hz_wait_for(volatile uint64_t *word, uint64_t want)
+{
+	while (__atomic_load_n(word, __ATOMIC_ACQUIRE) != want)
+		hz_yield();
+}
+
+/* hz_spin waits, yielding, until *flag is nonzero. */
 static inline void hz_spin(volatile uint64_t *flag)
 {
 	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) == 0)
-		;
+		hz_yield();
 }
 
 #endif /* KEYFISH_HOSTILE_H */
