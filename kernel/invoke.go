@@ -176,6 +176,18 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 	}
 	cl := c.cl
 	cl.lock()
+	if t == d && inv.typ == abi.InvReturn {
+		// A RETURN makes the invoker available, then sends: to its own
+		// start key, the invoker receives its own message (rather than
+		// stalling on itself for ever).
+		d.retry, d.stalledOn = false, nil
+		keys := &c.msgKeys
+		*keys = inv.keys
+		kindOf(d.kind).deliver(c, d, inv.order, inv.data, keys, int64(k.db))
+		c.cur = d
+		cl.unlock()
+		return
+	}
 	if t.state != dsAvailable {
 		c.rewindFor(d)
 		cl.stall(d, t)

@@ -453,3 +453,35 @@ func TestParallelStateRaces(t *testing.T) {
 	}
 	_ = spin
 }
+
+// TestReturnToOwnStartKey: a RETURN makes the invoker available and sends
+// the message; to the invoker's own start key that means the invoker gets
+// its own message. The kernel found the invoker busy and stalled it on
+// itself for ever, and every domain calling it after it.
+func TestReturnToOwnStartKey(t *testing.T) {
+	for _, topo := range []string{"native", "native:2"} {
+		s := newTestSys(t, Config{Topology: topo, Deterministic: true})
+		var got []int64
+		s.m.RegisterProgram("self", func(x *Ctx) {
+			r := x.Regs()
+			r[0]++
+			got = append(got, x.Order(), x.DataByte())
+			if r[0] == 1 {
+				x.Return(krPartner, &Msg{Order: 42})
+			}
+		})
+		d := s.native("self")
+		s.m.SetKeyReg(d, int(krPartner), mustStart(s.m, d, 9))
+		s.m.RunDomain(d)
+		s.run()
+		if want := []int64{0, -1, 42, 9}; len(got) != 4 || got[0] != want[0] || got[2] != want[2] || got[3] != want[3] {
+			t.Fatalf("%s: the domain got (order, data byte) %v, want %v", topo, got, want)
+		}
+		if st := s.state(d); st != abi.StateAvailable {
+			t.Fatalf("%s: the domain is in state %d, want available", topo, st)
+		}
+		if err := s.m.Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
