@@ -485,3 +485,35 @@ func TestReturnToOwnStartKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSetLimitsBelowUse: the ledger invariant is that no bank uses more
+// than its limits allow (Machine.Check). OCBankSetLimits accepted limits
+// below what the bank already used, leaving it over its limits, which the
+// checker then reported. Limits below current use are now refused with
+// RCBadArgument, and the limits stay as they were.
+func TestSetLimitsBelowUse(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native", Deterministic: true})
+	m := s.m
+	b := m.MustCall(m.PrimeBank(), int64(abi.OCBankBuyBank), nil).Keys[0]
+	for range 3 {
+		m.MustCall(b, int64(abi.OCBankBuyPage), nil)
+	}
+	lim := func(pages uint64) []byte {
+		return Words(abi.Unlimited, pages, abi.Unlimited, abi.Unlimited, abi.Unlimited, abi.Unlimited)
+	}
+	if r, _ := m.Call(b, int64(abi.OCBankSetLimits), lim(2)); r.RC != int64(abi.RCBadArgument) {
+		t.Fatalf("limiting a bank holding 3 pages to 2: return code %d, want %d", r.RC, abi.RCBadArgument)
+	}
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := m.Call(b, int64(abi.OCBankSetLimits), lim(3)); r.RC != 0 {
+		t.Fatalf("limiting a bank holding 3 pages to 3: return code %d", r.RC)
+	}
+	if r, _ := m.Call(b, int64(abi.OCBankBuyPage), nil); r.RC != int64(abi.RCNoSpace) {
+		t.Fatalf("buying a fourth page: return code %d, want %d", r.RC, abi.RCNoSpace)
+	}
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
