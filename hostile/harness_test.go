@@ -100,6 +100,8 @@ type env struct {
 	cancel  atomic.Pointer[context.CancelFunc]
 	// pauses counts the mid-run invariant checks made.
 	pauses int
+	// limit bounds each run (default -hostile.runlimit).
+	limit time.Duration
 }
 
 type goodProc struct {
@@ -109,7 +111,7 @@ type goodProc struct {
 
 func newEnv(t *testing.T, cfg kernel.Config) *env {
 	t.Helper()
-	e := &env{t: t, con: &syncBuffer{}}
+	e := &env{t: t, con: &syncBuffer{}, limit: *runLimit}
 	cfg.Console = e.con
 	if cfg.Memory == 0 {
 		cfg.Memory = 256 << 20
@@ -205,13 +207,13 @@ func (e *env) recoverKeeper() kernel.Key {
 // stack.
 func (e *env) run() {
 	e.t.Helper()
-	deadline := time.Now().Add(*runLimit)
+	deadline := time.Now().Add(e.limit)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		select {
 		case <-done:
-		case <-time.After(*runLimit + time.Minute):
+		case <-time.After(e.limit + time.Minute):
 			panic("hostile: the machine did not come back from Run")
 		}
 	}()
@@ -226,7 +228,7 @@ func (e *env) run() {
 		case err == nil:
 			return
 		case time.Now().After(deadline):
-			e.t.Fatalf("run: the machine did not come to rest within %v (%d pauses): %v\nconsole:\n%s", *runLimit, e.pauses, err, e.con)
+			e.t.Fatalf("run: the machine did not come to rest within %v (%d pauses): %v\nconsole:\n%s", e.limit, e.pauses, err, e.con)
 		}
 		e.pauses++
 		if err := e.m.Check(); err != nil {
