@@ -188,9 +188,9 @@ func (c *Core) becomeAvailableLocked(d *Domain) {
 	d.executing = nil
 	cl := d.home.Load()
 	s := cl.stallPop(d)
-	for s != nil && s.home.Load() != cl && s.dead() {
-		// A remote staller killed since it sent: its outbox goes home
-		// undelivered.
+	for s != nil && s.home.Load() != cl && s.outboxCancelled() {
+		// A remote staller killed, or its CALL stopped, since it sent:
+		// its outbox goes home undelivered.
 		s.parkedOn = nil
 		c.ackReply(s, 0, false)
 		s = cl.stallPop(d)
@@ -374,8 +374,14 @@ func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
 		cl.stallUnlink(d, d.stalledOn)
 		d.stalledOn = nil
 	case dsWaiting:
+		// A CALL still undelivered in another cluster is cancelled; its
+		// outbox is withdrawn from the stall queue it may wait in there.
+		undelivered := d.outBusy.Load() && d.remoteCall != 0 && d.remoteCall == d.resumeGen.Load()
 		d.endWait()
 		cl.removeTimer(d)
+		if undelivered {
+			c.m.requestWithdraw(d)
+		}
 	case dsGrace:
 		cl.unlinkGrace(d)
 	case dsSending:

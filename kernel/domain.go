@@ -151,9 +151,10 @@ type Domain struct {
 
 	// outTo is the cluster the outbox was last posted to. parkedOn is the
 	// domain in whose stall queue (in that cluster) the outbox waits,
-	// guarded by that cluster's lock. A killed domain whose outbox is
-	// busy asks outTo to withdraw it (withdrawNext links it into that
-	// cluster's withdraw list; withdrawing says it was asked).
+	// guarded by that cluster's lock. A domain killed, or stopped while
+	// its CALL is undelivered, asks outTo to withdraw a busy outbox
+	// (withdrawNext links it into that cluster's withdraw list;
+	// withdrawing says it is there).
 	outTo        atomic.Pointer[Cluster]
 	parkedOn     *Domain
 	withdrawNext *Domain

@@ -45,9 +45,10 @@ func (w *withdrawStack) push(d *Domain) {
 
 func (w *withdrawStack) empty() bool { return w.head.Load() == nil }
 
-// drainWithdraw sends the outboxes of killed domains parked in this
-// cluster's stall queues home, undelivered, so that their domains can be
-// reaped. An outbox that is not parked here is on its way home anyway.
+// drainWithdraw sends the outboxes of killed domains (and of cancelled
+// CALLs) parked in this cluster's stall queues home, undelivered, so that
+// their domains can be reaped (or send again). An outbox that is not parked
+// here is on its way home anyway.
 func (c *Core) drainWithdraw() bool {
 	cl := c.cl
 	if cl.withdraw.empty() {
@@ -58,6 +59,7 @@ func (c *Core) drainWithdraw() bool {
 	for d != nil {
 		next := d.withdrawNext
 		d.withdrawNext = nil
+		d.withdrawing.Store(false)
 		if t := d.parkedOn; t != nil {
 			cl.stallUnlink(d, t)
 			d.parkedOn = nil
@@ -82,12 +84,27 @@ func (m *Machine) killDomain(d *Domain) {
 	// until it does the domain cannot be reaped. Ask for it back. (An
 	// outbox posted after this look is refused there: recvInvoke sees the
 	// domain dead.)
-	if d.outBusy.Load() {
-		if to := d.outTo.Load(); to != nil && !d.withdrawing.Swap(true) {
-			to.withdraw.push(d)
-			to.kick()
-		}
+	m.requestWithdraw(d)
+}
+
+// requestWithdraw asks the cluster d's busy outbox was posted to for it
+// back, should it be parked in one of that cluster's stall queues: d was
+// killed, or its CALL cancelled (stopped). Any core.
+func (m *Machine) requestWithdraw(d *Domain) {
+	if !d.outBusy.Load() {
+		return
 	}
+	if to := d.outTo.Load(); to != nil && d.withdrawing.CompareAndSwap(false, true) {
+		to.withdraw.push(d)
+		to.kick()
+	}
+}
+
+// outboxCancelled reports whether the message in remote staller s's
+// outbox must not be delivered: s was killed, or the CALL it carries was
+// cancelled (s stopped since: its wait is over).
+func (s *Domain) outboxCancelled() bool {
+	return s.dead() || s.out.typ == abi.InvCall && s.resumeGen.Load() != s.out.gen
 }
 
 // dead reports whether d was killed or its bank destroyed.

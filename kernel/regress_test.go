@@ -517,3 +517,68 @@ func TestSetLimitsBelowUse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStoppedRemoteStallerWithdrawn: stopping a domain whose CALL waits in
+// the stall queue of a domain in another cluster ended its wait but left
+// its outbox there: the stopped domain, run again, stayed in that stall
+// queue (Machine.Check: "stalled ... is available"), its next message to
+// another cluster was retried for as long as the first stayed parked, and
+// the cancelled CALL was delivered when the target became available. A
+// local staller is taken out of the stall queue when stopped; now a remote
+// one's outbox is withdrawn too.
+func TestStoppedRemoteStallerWithdrawn(t *testing.T) {
+	for _, det := range []bool{true, false} {
+		s := newTestSys(t, Config{Topology: "native,native", Deterministic: det})
+		m := s.m
+		var callerGot []int64
+		m.RegisterProgram("caller", func(x *Ctx) {
+			r := x.Regs()
+			r[0]++
+			switch r[0] {
+			case 1:
+				x.CallGate(krPartner, &Msg{Order: 1}) // stalls: the target is stopped
+			case 2:
+				// run again after the stop: call the echo server across
+				x.CallGate(krPartner+1, &Msg{Order: 5})
+			case 3:
+				callerGot = append(callerGot, x.Order())
+			}
+		})
+		targetGot := 0
+		m.RegisterProgram("target", func(x *Ctx) { targetGot++ })
+		target := s.native("target")
+		m.MustCall(target, int64(abi.OCDomainSetHome), Words(1))
+		echo := s.native("pong")
+		m.MustCall(echo, int64(abi.OCDomainSetHome), Words(1))
+		m.MakeAvailable(echo)
+		caller := s.native("caller")
+		m.MustCall(caller, int64(abi.OCDomainSetHome), Words(0))
+		m.SetKeyReg(caller, int(krPartner), mustStart(m, target, 0))
+		m.SetKeyReg(caller, int(krPartner)+1, mustStart(m, echo, 0))
+		m.RunDomain(caller)
+		run := func(what string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			watchdog(t, 30*time.Second, func() {
+				if err := m.Run(ctx); err != nil {
+					t.Fatalf("det=%v %s: run: %v", det, what, err)
+				}
+			})
+			if err := m.Check(); err != nil {
+				t.Fatalf("det=%v %s: %v", det, what, err)
+			}
+		}
+		run("first")
+		m.MustCall(caller, int64(abi.OCDomainStop), nil)
+		m.RunDomain(caller)
+		run("after stopping and running the caller")
+		if len(callerGot) != 1 || callerGot[0] != 6 {
+			t.Fatalf("det=%v: the caller got %v from the echo server, want [6]", det, callerGot)
+		}
+		m.MakeAvailable(target)
+		run("after making the target available")
+		if targetGot != 0 {
+			t.Fatalf("det=%v: the target got %d messages of a stopped CALL", det, targetGot)
+		}
+	}
+}

@@ -219,10 +219,10 @@ func (c *Core) recvInvoke(s *Domain) {
 	}
 	cl := c.cl
 	cl.lock()
-	if s.dead() {
-		// Killed since it sent: nothing of it is delivered. (If it is
-		// killed after this look, it sees its outbox busy and asks for
-		// it back: drainWithdraw.)
+	if s.outboxCancelled() {
+		// Killed, or its CALL stopped, since it sent: nothing of it is
+		// delivered. (If that happens after this look, it sees its
+		// outbox busy and asks for it back: drainWithdraw.)
 		cl.unlock()
 		c.ackReply(s, 0, false)
 		return
