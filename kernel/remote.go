@@ -133,6 +133,11 @@ func (c *Core) sendRemote(d *Domain, k Key, inv *invocation, kind msgKind) {
 func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
 	t := k.hdr.domain()
 	cl := c.cl
+	if d.outBusy.Load() {
+		// The previous message has not been taken yet: try again later.
+		c.retryLater(d)
+		return
+	}
 	if t.home.Load() == cl {
 		cl.lock()
 		if t.state != dsExecuting {
@@ -148,10 +153,6 @@ func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
 		t.deferred = d
 		t.executing.preempt.Store(true)
 		cl.unlock()
-		return
-	}
-	if d.outBusy.Load() {
-		c.retryLater(d)
 		return
 	}
 	d.fillOutbox(mKernel, k, inv)
