@@ -99,6 +99,7 @@ type puppetRig struct {
 	puppets []kernel.Key // domain keys
 	ecalls  []*system.Proc
 	extra   []kernel.Key // other banks to destroy: recover's
+	recover *system.Proc
 	count   atomic.Int64 // native invocations performed
 	// base is the prime bank's use before the rig was built, and loaded
 	// what each program loaded leaves in the prime bank for good (its
@@ -157,7 +158,7 @@ func newPuppetRig(tb testing.TB, cfg kernel.Config, n int, next opSource, ecallA
 		discrim, _ := m.DeviceKey(abi.KTDiscrim)
 		returner, _ := m.DeviceKey(abi.KTReturner)
 		rec, err := s.Load("recover", mustImage(tb, "hostile/recover"), system.Options{
-			Keys: map[int]kernel.Key{int(abi.KRArg0): keybits}})
+			Budget: recoverBudget, Keys: map[int]kernel.Key{int(abi.KRArg0): keybits}})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -189,6 +190,7 @@ func newPuppetRig(tb testing.TB, cfg kernel.Config, n int, next opSource, ecallA
 			r.ecalls = append(r.ecalls, p)
 		}
 		r.extra = append(r.extra, rec.Bank)
+		r.recover = rec
 		r.loaded = uint64(len(rv)+1) * uint64(abi.CostMeter+abi.CostDomain)
 		ecallStart, _ = m.StartKey(r.ecalls[0].Domain, 4)
 	}
@@ -270,25 +272,23 @@ func (r *puppetRig) start(tb testing.TB) {
 }
 
 // revive brings every puppet back to running that a random invocation
-// left idle: waiting for a reply that may never come, stopped, available.
-// (Puppets killed with their bank stay dead.) It returns how many it
-// revived.
+// left idle, the machine being at rest: waiting for a reply that may never
+// come, stalled on a domain that may never be available (these two are
+// stopped first), stopped, available. (Puppets killed with their bank, or
+// sold, stay dead.) It returns how many puppets are alive.
 func (r *puppetRig) revive() int {
 	n := 0
 	for _, d := range r.puppets {
 		rep, _ := r.m.Call(d, int64(abi.OCDomainGetState), nil)
 		if rep.Data == nil {
-			continue // void: its bank was destroyed
+			continue // void: sold, or its bank was destroyed
 		}
+		n++
 		switch abi.State(rep.Word(int(abi.DomainStateState))) {
-		case abi.StateWaiting:
+		case abi.StateWaiting, abi.StateRunning:
 			r.m.Call(d, int64(abi.OCDomainStop), nil)
-		case abi.StateRunning:
-			continue
 		}
-		if rep, _ := r.m.Call(d, int64(abi.OCDomainRun), nil); rep.RC == 0 {
-			n++
-		}
+		r.m.Call(d, int64(abi.OCDomainRun), nil)
 	}
 	return n
 }
@@ -308,9 +308,20 @@ func (r *puppetRig) run(tb testing.TB, limit time.Duration) {
 		}
 	}()
 	if err := r.m.Run(ctx); err != nil {
-		tb.Fatalf("run: %v", err)
+		st := r.m.Stats()
+		snap, _ := r.m.Inspect()
+		var doms []string
+		for _, d := range snap.Domains {
+			doms = append(doms, fmt.Sprintf("%d:%s/%s/%s ticks=%d pc=%#x", d.ID&0xffff, d.Kind, d.State, d.Trap, d.Ticks, d.PC))
+		}
+		tb.Fatalf("run: the machine did not come to rest within %v: %v\ncores: %+v\ninvocations %v traps %v\ndomains %v", limit, err, st.Cores, st.Invocations, st.Traps, doms)
 	}
 }
+
+// recoverBudget is the recover keeper's meter budget in a puppet rig (per
+// round of the soak): a victim that traps in a loop costs its keeper, not
+// itself.
+const recoverBudget = 20_000_000
 
 // primeUsed is the bytes the prime bank has handed out.
 func primeUsed(m *kernel.Machine) uint64 {

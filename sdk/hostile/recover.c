@@ -13,7 +13,9 @@
  * detail, address and access kind, writes the registers back and RETURNs
  * order 0 through the restart key: the domain goes on after the probe.
  * Only illegal instructions, breakpoints, misaligned accesses and faults
- * are turned into values; anything else, or a domain whose t6 is zero, is
+ * are turned into values; anything else, a domain whose t6 is zero, or one
+ * that trapped at t6 itself (restarting it there would trap again, for
+ * ever: a trapping instruction is not charged to its domain's meter), is
  * declined (order 1): a trapped domain then stops, recording its trap.
  *
  * Anyone who can get its start key (from a keeper slot, say) can send it
@@ -52,7 +54,7 @@ int main(void)
 		    kf_recv_len(&r) == sizeof words &&
 		    type_of(KF_KR_RECV0) == KF_KT_DOMAIN &&
 		    kf_domain_get_regs(KF_KR_RECV0, regs, &n) == KF_RC_OK &&
-		    n == KF_REGS_WORDS && regs[31] != 0) {
+		    n == KF_REGS_WORDS && regs[31] != 0 && regs[KF_REGS_PC] != regs[31]) {
 			regs[KF_REGS_PC] = regs[31];
 			regs[10] = words[KF_TRAP_MSG_CODE];
 			regs[11] = words[KF_TRAP_MSG_DETAIL];
