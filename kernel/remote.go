@@ -92,7 +92,9 @@ func (d *Domain) fillOutbox(kind msgKind, k Key, inv *invocation) {
 	buf := o.buf
 	*o = outbox{kind: kind, typ: inv.typ, key: k, order: inv.order, buf: buf, keys: inv.keys}
 	o.n = copy(buf[:], inv.data)
-	if inv.typ == abi.InvCall {
+	if inv.typ == abi.InvCall && kind != mKernel {
+		// A domain key's answer comes back in the outbox itself: no
+		// resume key for it.
 		o.keys[3] = d.beginWait(d.waitKind())
 		o.gen = o.keys[3].val
 	}
