@@ -105,6 +105,11 @@ type puppetRig struct {
 	// what each program loaded leaves in the prime bank for good (its
 	// meter and its exit collector).
 	base, loaded uint64
+	// events counts kernel events; at pauseAt the run is paused for an
+	// invariant check (checks counts them).
+	events, pauseAt atomic.Int64
+	cancel          atomic.Pointer[context.CancelFunc]
+	checks          int64
 }
 
 // newPuppetRig builds n puppets running next, homed round robin in the
@@ -114,11 +119,19 @@ type puppetRig struct {
 // "buf").
 func newPuppetRig(tb testing.TB, cfg kernel.Config, n int, next opSource, ecallArgs func(i int) []string, mount []byte) *puppetRig {
 	tb.Helper()
+	r := &puppetRig{}
+	cfg.Trace = func(kernel.Event) {
+		if r.events.Add(1) == r.pauseAt.Load() {
+			if c := r.cancel.Load(); c != nil {
+				(*c)()
+			}
+		}
+	}
 	s, err := system.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := &puppetRig{s: s, m: s.M}
+	r.s, r.m = s, s.M
 	m := s.M
 	r.base = primeUsed(m)
 	must := func(k kernel.Key, order abi.OC, data []byte, keys ...kernel.Key) kernel.Reply {
@@ -293,11 +306,15 @@ func (r *puppetRig) revive() int {
 	return n
 }
 
-// run runs the machine to rest, failing on a hang.
+// rigPauseEvery is how many kernel events a puppet rig runs between
+// mid-run invariant checks (a prime, so that pauses fall anywhere).
+const rigPauseEvery = 97
+
+// run runs the machine to rest, failing on a hang, and pauses every
+// rigPauseEvery kernel events to run the invariant checker mid-run.
 func (r *puppetRig) run(tb testing.TB, limit time.Duration) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
+	deadline := time.Now().Add(limit)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -307,14 +324,29 @@ func (r *puppetRig) run(tb testing.TB, limit time.Duration) {
 			panic(fmt.Sprintf("hostile: a puppet run did not come back within %v", limit+time.Minute))
 		}
 	}()
-	if err := r.m.Run(ctx); err != nil {
-		st := r.m.Stats()
-		snap, _ := r.m.Inspect()
-		var doms []string
-		for _, d := range snap.Domains {
-			doms = append(doms, fmt.Sprintf("%d:%s/%s/%s ticks=%d pc=%#x", d.ID&0xffff, d.Kind, d.State, d.Trap, d.Ticks, d.PC))
+	for {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		r.cancel.Store(&cancel)
+		r.pauseAt.Store(r.events.Load() + rigPauseEvery)
+		err := r.m.Run(ctx)
+		r.cancel.Store(nil)
+		cancel()
+		if err == nil {
+			return
 		}
-		tb.Fatalf("run: the machine did not come to rest within %v: %v\ncores: %+v\ninvocations %v traps %v\ndomains %v", limit, err, st.Cores, st.Invocations, st.Traps, doms)
+		if time.Now().After(deadline) {
+			st := r.m.Stats()
+			snap, _ := r.m.Inspect()
+			var doms []string
+			for _, d := range snap.Domains {
+				doms = append(doms, fmt.Sprintf("%d:%s/%s/%s ticks=%d pc=%#x", d.ID&0xffff, d.Kind, d.State, d.Trap, d.Ticks, d.PC))
+			}
+			tb.Fatalf("run: the machine did not come to rest within %v: %v\ncores: %+v\ninvocations %v traps %v\ndomains %v", limit, err, st.Cores, st.Invocations, st.Traps, doms)
+		}
+		r.checks++
+		if err := r.m.Check(); err != nil {
+			tb.Fatalf("invariant check at event %d: %v", r.events.Load(), err)
+		}
 	}
 }
 

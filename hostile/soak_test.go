@@ -108,7 +108,8 @@ func (s soakStats) String() string {
 // native puppets (puppet_test.go) homed in the two native clusters, and an
 // ecalls program (random ecall arguments) on each rv64 cluster. In rounds:
 // every puppet makes up to 400 random invocations and the ecalls programs
-// run on; the machine runs to rest; the invariant checker runs; whatever a
+// run on; the machine runs to rest, pausing every 97 kernel events for the
+// invariant checker; the invariant checker runs again; whatever a
 // random invocation left idle is revived (waits stopped, stopped domains
 // run, the shared meter refilled). After 40 rounds, or once half the
 // puppets are dead (sold, or their bank destroyed), the machine's banks
@@ -152,6 +153,7 @@ func TestSoak(t *testing.T) {
 		}
 		st.native += r.count.Load()
 		st.rv64 += rv64Invocations(r.m)
+		st.checks += r.checks
 		r.teardown(t)
 		st.checks += int64(len(r.extra) + len(r.ecalls) + 1)
 	}
