@@ -301,9 +301,6 @@ func (cl *Cluster) addTimer(d *Domain, t int64) {
 // fireTimers delivers the clock's replies whose time has come.
 func (c *Core) fireTimers() bool {
 	cl := c.cl
-	if len(cl.timers) == 0 {
-		return false
-	}
 	now := c.m.now()
 	did := false
 	cl.lock()

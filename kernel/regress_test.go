@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -611,5 +612,41 @@ func TestDeferredOpKeepsBusyOutbox(t *testing.T) {
 	}
 	if d.state != dsReady || tg.deferred != nil {
 		t.Fatalf("the invoker is %s and the target has deferred work (%v): want the invocation retried later", d.state, tg.deferred != nil)
+	}
+}
+
+// TestParallelTimerRace is for the race detector: domains of a two-core
+// cluster wait for the clock over and over, so both cores fire timers.
+// fireTimers looked at the timer heap without the cluster lock.
+func TestParallelTimerRace(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native:2"})
+	m := s.m
+	const n = 200
+	var done atomic.Int64
+	m.RegisterProgram("sleeper", func(x *Ctx) {
+		r := x.Regs()
+		if r[0] == n {
+			done.Add(1)
+			return
+		}
+		r[0]++
+		now := uint64(m.now())
+		x.CallGate(krPartner, &Msg{Order: int64(abi.OCClockWaitUntil), Data: Words(now + 1000)})
+	})
+	clock, _ := m.DeviceKey(abi.KTClock)
+	for range 4 {
+		d := s.native("sleeper")
+		m.SetKeyReg(d, int(krPartner), clock)
+		m.RunDomain(d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	watchdog(t, 90*time.Second, func() {
+		if err := m.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if done.Load() != 4 {
+		t.Fatalf("%d of 4 sleepers finished", done.Load())
 	}
 }
