@@ -119,7 +119,7 @@ func (d *Domain) dead() bool {
 // drainReap reaps the domains killed since the last look.
 func (c *Core) drainReap() bool {
 	cl := c.cl
-	if cl.reap.empty() && len(cl.zombies) == 0 {
+	if cl.reap.empty() && c.m.stats.zombies.Load() == 0 {
 		return false
 	}
 	d := cl.reap.head.Swap(nil)
