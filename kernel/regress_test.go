@@ -650,3 +650,26 @@ func TestParallelTimerRace(t *testing.T) {
 		t.Fatalf("%d of 4 sleepers finished", done.Load())
 	}
 }
+
+// TestSoldPageNotMapped: selling a page that no translation had marked
+// mapped frees it without a grace period. A walk on another core that had
+// checked the page key just before the sale, and marked the page just
+// after, cached a translation to the sold page anyway, and the seller
+// never waited for it to be flushed: a load through the old mapping after
+// the sale had returned (the TLB invariant). The walk now checks the key
+// again after marking the page (mapPage). The window is a few
+// instructions wide, so the test takes the walk's last step by hand: the
+// key it checked is sold before it marks the page.
+func TestSoldPageNotMapped(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native", Deterministic: true})
+	m := s.m
+	page := m.MustCall(m.PrimeBank(), int64(abi.OCBankBuyPage), nil).Keys[0]
+	checked := page.live() // the walk checked the key ...
+	m.MustCall(m.PrimeBank(), int64(abi.OCBankSell), nil, page)
+	if p := mapPage(checked); p != nil { // ... and marks the page after the sale
+		t.Fatal("a walk mapped a page sold after it had checked the key")
+	}
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
