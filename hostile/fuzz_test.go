@@ -75,14 +75,14 @@ func FuzzEcall(f *testing.F) {
 			e := newEnv(t, kernel.Config{Topology: topo, Deterministic: true, Seed: uint64(len(page))})
 			e.limit = 20 * time.Second
 			e.wellBehaved()
-			rec := e.recoverKeeper()
+			rec := e.recoverKeeperBudget(2_000_000)
 			pong, pongKey := e.server("pong", system.Options{})
 			mount := e.call(e.m.PrimeBank(), abi.OCBankBuyPage, nil).Keys[0]
 			for off := 0; off < min(len(page), int(abi.LimitPageSize)); off += 2048 {
 				chunk := page[off:min(off+2048, len(page), int(abi.LimitPageSize))]
 				e.call(mount, abi.OCPageWrite, append(kernel.Words(uint64(off)), chunk...))
 			}
-			p := e.load("hostile/ecalls", system.Options{Keeper: rec, Budget: 5_000_000,
+			p := e.load("hostile/ecalls", system.Options{Keeper: rec, Budget: 1_000_000,
 				Args: []string{"ecalls", "buf"}, Keys: e.ecallKeys(pongKey),
 				Mounts: []loader.Mount{{At: 0x3000_0000, Segment: mount}}})
 			e.start(p)

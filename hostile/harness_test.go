@@ -194,8 +194,17 @@ func (e *env) wellBehaved() {
 // recoverKeeper starts a recover keeper (sdk/hostile/recover.c) and
 // returns a start key to it, for a program's domain keeper slot.
 func (e *env) recoverKeeper() kernel.Key {
+	return e.recoverKeeperBudget(0)
+}
+
+// recoverKeeperBudget is recoverKeeper with a meter budget (0: unlimited).
+// A domain that its keeper restarts into the same trap, again and again,
+// costs its keeper, not itself (a trapping instruction is not retired):
+// a bounded keeper bounds that.
+func (e *env) recoverKeeperBudget(budget uint64) kernel.Key {
 	keybits, _ := e.m.DeviceKey(abi.KTKeybits)
-	_, k := e.server("hostile/recover", system.Options{Keys: map[int]kernel.Key{int(abi.KRArg0): keybits}})
+	_, k := e.server("hostile/recover", system.Options{Budget: budget,
+		Keys: map[int]kernel.Key{int(abi.KRArg0): keybits}})
 	return k
 }
 
