@@ -21,12 +21,13 @@ func (e *env) goodDone() bool {
 
 // refillKeeper starts a native meter keeper: each time a meter it keeps
 // runs out it refills it with budget ticks and restarts the domain, until
-// the well-behaved programs have all exited (or maxRefills is reached);
-// then it declines, which stops the domain with KF_TRAP_METER. It returns a
-// start key to the keeper and the count of refills.
-func (e *env) refillKeeper(budget uint64, maxRefills int64) (kernel.Key, *atomic.Int64) {
+// the well-behaved programs have all exited (or maxRefills is reached:
+// then capped is set); then it declines, which stops the domain with
+// KF_TRAP_METER. It returns a start key to the keeper and the count of
+// refills.
+func (e *env) refillKeeper(budget uint64, maxRefills int64) (k kernel.Key, refills *atomic.Int64, capped *atomic.Bool) {
 	e.t.Helper()
-	refills := new(atomic.Int64)
+	refills, capped = new(atomic.Int64), new(atomic.Bool)
 	name := "refill"
 	e.m.RegisterProgram(name, func(x *kernel.Ctx) {
 		const meter, restart = uint8(abi.KRRecv0), uint8(abi.KRRecv0 + 3)
@@ -34,7 +35,12 @@ func (e *env) refillKeeper(budget uint64, maxRefills int64) (kernel.Key, *atomic
 			x.Return(restart, &kernel.Msg{Order: 1})
 			return
 		}
-		if e.goodDone() || refills.Load() >= maxRefills {
+		if e.goodDone() {
+			x.Return(restart, &kernel.Msg{Order: 1})
+			return
+		}
+		if refills.Load() >= maxRefills {
+			capped.Store(true)
 			x.Return(restart, &kernel.Msg{Order: 1})
 			return
 		}
@@ -56,7 +62,7 @@ func (e *env) refillKeeper(budget uint64, maxRefills int64) (kernel.Key, *atomic
 	if err := e.m.MakeAvailable(dom); err != nil {
 		e.t.Fatal(err)
 	}
-	return start, refills
+	return start, refills, capped
 }
 
 // TestSpinner: two spinners that never yield (sdk/hostile/spin.c, a jump
@@ -66,11 +72,12 @@ func (e *env) refillKeeper(budget uint64, maxRefills int64) (kernel.Key, *atomic
 // keeper refills them until the well-behaved programs have finished, then
 // declines. Expected: the well-behaved programs finish while the spinners
 // still spin (so the spinners were preempted), the spinners were refilled
-// at least once, and each ends stopped with KF_TRAP_METER.
+// at least once (in deterministic mode), and each ends stopped with
+// KF_TRAP_METER.
 func TestSpinner(t *testing.T) {
 	forTopologies(t, func(t *testing.T, e *env) {
 		const budget = 100_000
-		keeper, refills := e.refillKeeper(budget, 20_000)
+		keeper, refills, capped := e.refillKeeper(budget, 20_000)
 		var spinners []*system.Proc
 		for _, name := range []string{"hostile/spin", "spinner"} {
 			p := e.load(name, system.Options{Budget: budget})
@@ -80,8 +87,16 @@ func TestSpinner(t *testing.T) {
 		}
 		e.wellBehaved()
 		e.run()
+		if capped.Load() {
+			t.Fatalf("the spinners were refilled %d times and the well-behaved programs had still not finished", refills.Load())
+		}
 		e.finish()
-		if refills.Load() < 1 {
+		// In deterministic mode the schedule is fixed: the spinners ran
+		// through a budget at least once before the others were done.
+		// (In parallel mode that depends on timing, so it is not asserted;
+		// that the spinners were still spinning when the others finished
+		// is: only then does the keeper stop them.)
+		if e.det && refills.Load() < 1 {
 			t.Fatalf("the spinners' meters were refilled %d times", refills.Load())
 		}
 		for _, p := range spinners {
@@ -95,19 +110,23 @@ func TestSpinner(t *testing.T) {
 
 // TestForkFlood: three flooders (sdk/hostile/flood.c) FORK to pong as fast
 // as they can, with strings of up to 4096 bytes and keys, while ping makes
-// its 200 round trips to the same pong. Expected: ping finishes (FIFO
-// stall queues: a flooder takes one place and the server's other clients
-// are served in turn); at every mid-run pause no queue holds more entries
-// than there are domains (Machine.Check); each flooder is stopped by its
-// meter (KF_TRAP_METER), never by a refused FORK.
+// its 200 round trips to the same pong. The flooders' meters are refilled
+// by a keeper for as long as ping has not finished. Expected: ping
+// finishes while the flood goes on (FIFO stall queues: a flooder takes one
+// place and the server's other clients are served in turn); at every
+// mid-run pause no queue holds more entries than there are domains
+// (Machine.Check); then each flooder is stopped by its meter
+// (KF_TRAP_METER), never by a refused FORK.
 func TestForkFlood(t *testing.T) {
 	forTopologies(t, func(t *testing.T, e *env) {
+		keeper, refills, capped := e.refillKeeper(scaled(1_000_000), 5000)
 		_, pong := e.server("pong", system.Options{})
 		var flooders []*system.Proc
 		for i := range 3 {
-			p := e.load("hostile/flood", system.Options{Budget: scaled(3_000_000),
+			p := e.load("hostile/flood", system.Options{Budget: scaled(1_000_000),
 				Args: []string{"flood", string(rune('1' + i))},
 				Keys: map[int]kernel.Key{int(abi.KRArg0): pong}})
+			e.call(p.Meter, abi.OCMeterSetKeeper, nil, keeper)
 			e.start(p)
 			flooders = append(flooders, p)
 		}
@@ -116,6 +135,9 @@ func TestForkFlood(t *testing.T) {
 		e.start(ping)
 		e.good = append(e.good, goodProc{ping, "ping: 200 round trips ok"})
 		e.run()
+		if capped.Load() {
+			t.Fatalf("the flooders' meters were refilled %d times and ping had still not finished", refills.Load())
+		}
 		e.finish()
 		for _, p := range flooders {
 			if st, trap := e.state(p.Domain); st != abi.StateStopped || trap != abi.TrapMeter {

@@ -102,6 +102,8 @@ type env struct {
 	pauses int
 	// limit bounds each run (default -hostile.runlimit).
 	limit time.Duration
+	// det is whether the machine runs in deterministic mode.
+	det bool
 }
 
 type goodProc struct {
@@ -111,7 +113,7 @@ type goodProc struct {
 
 func newEnv(t *testing.T, cfg kernel.Config) *env {
 	t.Helper()
-	e := &env{t: t, con: &syncBuffer{}, limit: *runLimit}
+	e := &env{t: t, con: &syncBuffer{}, limit: *runLimit, det: cfg.Deterministic}
 	cfg.Console = e.con
 	if cfg.Memory == 0 {
 		cfg.Memory = 256 << 20
