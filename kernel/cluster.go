@@ -191,7 +191,7 @@ func (c *Core) becomeAvailableLocked(d *Domain) {
 	for s != nil && s.home.Load() != cl && s.outboxCancelled() {
 		// A remote staller killed, or its CALL stopped, since it sent:
 		// its outbox goes home undelivered.
-		s.parkedOn = nil
+		s.parkedOn.Store(nil)
 		c.ackReply(s, 0, false)
 		s = cl.stallPop(d)
 	}
@@ -208,7 +208,7 @@ func (c *Core) becomeAvailableLocked(d *Domain) {
 		return
 	}
 	// A remote staller's outbox is delivered now.
-	s.parkedOn = nil
+	s.parkedOn.Store(nil)
 	c.deliverOutbox(s, d)
 }
 

@@ -150,13 +150,14 @@ type Domain struct {
 	reapPending bool // popped from the reap list while it could not be reaped (home)
 
 	// outTo is the cluster the outbox was last posted to. parkedOn is the
-	// domain in whose stall queue (in that cluster) the outbox waits,
-	// guarded by that cluster's lock. A domain killed, or stopped while
+	// domain in whose stall queue the outbox waits, written under that
+	// domain's home cluster's lock (atomic: a withdraw request may reach
+	// another cluster, if the message was forwarded on the way). A domain killed, or stopped while
 	// its CALL is undelivered, asks outTo to withdraw a busy outbox
 	// (withdrawNext links it into that cluster's withdraw list;
 	// withdrawing says it is there).
 	outTo        atomic.Pointer[Cluster]
-	parkedOn     *Domain
+	parkedOn     atomic.Pointer[Domain]
 	withdrawNext *Domain
 	withdrawing  atomic.Bool
 }
@@ -207,7 +208,8 @@ func (d *Domain) init(m *Machine, cl *Cluster, kind abi.Kind) {
 	d.killed.Store(false)
 	d.reapNext = nil
 	d.outTo.Store(nil)
-	d.parkedOn, d.withdrawNext = nil, nil
+	d.parkedOn.Store(nil)
+	d.withdrawNext = nil
 	d.withdrawing.Store(false)
 	d.reaped = false
 	d.reapPending = false

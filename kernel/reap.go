@@ -60,10 +60,20 @@ func (c *Core) drainWithdraw() bool {
 		next := d.withdrawNext
 		d.withdrawNext = nil
 		d.withdrawing.Store(false)
-		if t := d.parkedOn; t != nil {
+		switch t := d.parkedOn.Load(); {
+		case t == nil:
+			// Not parked: on its way home anyway, or it will be refused
+			// where it is going (outboxCancelled).
+		case t.home.Load() == cl:
 			cl.stallUnlink(d, t)
-			d.parkedOn = nil
+			d.parkedOn.Store(nil)
 			c.ackReply(d, 0, false)
+		default:
+			// Forwarded and parked in another cluster: ask that one.
+			if to := t.home.Load(); d.withdrawing.CompareAndSwap(false, true) {
+				to.withdraw.push(d)
+				to.kick()
+			}
 		}
 		d = next
 	}
@@ -198,7 +208,7 @@ func (c *Core) reapLocked(d *Domain) {
 			s.retry = true
 			cl.pushReady(s)
 		} else {
-			s.parkedOn = nil
+			s.parkedOn.Store(nil)
 			c.ackReply(s, 0, false)
 		}
 	}

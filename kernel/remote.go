@@ -232,7 +232,7 @@ func (c *Core) recvInvoke(s *Domain) {
 	}
 	if t.state != dsAvailable {
 		cl.stallLink(s, t, false)
-		s.parkedOn = t
+		s.parkedOn.Store(t)
 		cl.unlock()
 		return
 	}
