@@ -17,7 +17,7 @@ test:
 
 # The concurrency tests in parallel mode under the race detector.
 test-race:
-	$(GO) test -race -short ./kernel/... ./system/... ./internal/...
+	$(GO) test -race -short ./kernel/... ./system/... ./internal/... ./hostile/...
 
 # Everything CI checks, with the tools required (not skipped).
 check:

@@ -303,7 +303,8 @@ const (
 	// OCBankSell: key 0: an object bought from this bank or a sub-bank.
 	OCBankSell OC = 6
 	// OCBankSetLimits: string: limits in the order of LedgerLimitBytes..
-	// LedgerLimitBanks (Unlimited for none).
+	// LedgerLimitBanks (Unlimited for none). A limit below what the bank
+	// already uses is refused with RCBadArgument.
 	OCBankSetLimits OC = 7
 	// OCBankGetLedger → string: the ledger (see Ledger).
 	OCBankGetLedger OC = 8

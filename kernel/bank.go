@@ -372,9 +372,21 @@ func (m *Machine) invokeBank(c *Core, k Key, r *request, rep *reply) {
 		rep.rc = int64(m.sell(c, b, op.key))
 	case abi.OCBankSetLimits:
 		m.ledger.Lock()
-		b.limits = op.limits
-		m.ledger.Unlock()
 		rep.rc = int64(abi.RCOk)
+		// A bank never uses more than its limits allow: a limit below
+		// what it already uses is refused.
+		if op.limits[0] < b.bytes {
+			rep.rc = int64(abi.RCBadArgument)
+		}
+		for k := objPage; k < numObjKinds; k++ {
+			if op.limits[limitIndex[k]] < b.used[k] {
+				rep.rc = int64(abi.RCBadArgument)
+			}
+		}
+		if rep.rc == int64(abi.RCOk) {
+			b.limits = op.limits
+		}
+		m.ledger.Unlock()
 	case abi.OCBankGetLedger:
 		m.ledger.Lock()
 		w := ledgerWords(b)

@@ -17,8 +17,12 @@ import (
 //     free, waiting out a grace period, or awaiting its sweep or reaping;
 //   - no key to a rescinded object works: a key whose allocation count
 //     matches names a live object;
-//   - queues are within bounds and domain states agree with the queues
-//     that hold them.
+//   - a resume or restart key works only while its domain waits;
+//   - queues (ready queues, stall queues, grace lists, inboxes) are within
+//     bounds and domain states agree with the queues that hold them: a
+//     ready domain is in its home's ready queue and runs nowhere, an
+//     executing one is what its core runs next, one waiting for a grace
+//     period is in its home's grace list, an outbox in an inbox is busy.
 func (m *Machine) Check() error {
 	if m.running.Load() {
 		return ErrRunning
@@ -147,7 +151,8 @@ func (m *Machine) checkSlots(live map[*header]*Bank, fail func(string, ...any)) 
 	}
 }
 
-// checkKeys checks every key in live nodes and domains.
+// checkKeys checks every key in live nodes, domains (their registers, root
+// slots and outboxes in flight) and meters.
 func (m *Machine) checkKeys(live map[*header]*Bank, fail func(string, ...any)) {
 	check := func(where string, k Key) {
 		if k.hdr == nil {
@@ -164,6 +169,13 @@ func (m *Machine) checkKeys(live map[*header]*Bank, fail func(string, ...any)) {
 		}
 		if _, ok := live[k.hdr]; !ok && k.hdr != &m.prime.header && k.hdr != &m.primeMeter.header {
 			fail("%s: key %v works but names no live object", where, k)
+		}
+		// A resume or restart key works only while its domain waits
+		// for exactly that answer.
+		if (k.kt == ktResume || k.kt == ktRestart) && k.live().kt != 0 {
+			if w := k.hdr.domain(); w.state != dsWaiting {
+				fail("%s: resume key %v works but its domain is %s, not waiting", where, k, w.state)
+			}
 		}
 	}
 	for h := range live {
@@ -187,6 +199,19 @@ func (m *Machine) checkKeys(live map[*header]*Bank, fail func(string, ...any)) {
 			if !d.keys[0].IsNull() {
 				fail("domain %d: key register 0 is not DK(0)", h.id.index())
 			}
+			if d.outBusy.Load() {
+				// A message in flight between clusters.
+				for i, k := range d.out.keys {
+					check(fmt.Sprintf("domain %d outbox key %d", h.id.index(), i), k)
+				}
+			}
+		case objMeter:
+			mt := h.meter()
+			mt.mu.Lock()
+			keeper := mt.keeper
+			mt.mu.Unlock()
+			check(fmt.Sprintf("meter %d keeper", h.id.index()), keeper)
+			check(fmt.Sprintf("meter %d superior", h.id.index()), mt.superior)
 		}
 	}
 }
@@ -234,6 +259,41 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 				fail("domain %d waits on the clock but is %s", d.id.index(), d.state)
 			}
 		}
+		n = 0
+		for d := cl.graceHead; d != nil; d = d.qnext {
+			n++
+			note(d, fmt.Sprintf("cluster %d's grace list", cl.index))
+			if d.state != dsGrace || d.home.Load() != cl {
+				fail("domain %d in cluster %d's grace list is %s, homed in cluster %d", d.id.index(), cl.index, d.state, d.home.Load().index)
+			}
+			if n > ndom+1 {
+				fail("cluster %d's grace list is longer than the number of domains", cl.index)
+				break
+			}
+		}
+		cl.inbox.mu.Lock()
+		n = 0
+		for d := cl.inbox.head; d != nil; d = d.inext {
+			n++
+			if !d.outBusy.Load() {
+				fail("domain %d's outbox is in cluster %d's inbox but not marked busy", d.id.index(), cl.index)
+			}
+			if n > ndom+1 {
+				fail("cluster %d's inbox is longer than the number of domains", cl.index)
+				break
+			}
+		}
+		cl.inbox.mu.Unlock()
+	}
+	// woken: domains whose first staller was woken and holds the wake-up.
+	woken := map[*Domain]bool{}
+	for h := range live {
+		if h.kind != objDomain {
+			continue
+		}
+		if d := h.domain(); d.retry && d.stalledOn != nil {
+			woken[d.stalledOn] = true
+		}
 	}
 	for h := range live {
 		if h.kind != objDomain {
@@ -256,8 +316,10 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 		if n != t.nstalled {
 			fail("domain %d: stall queue holds %d, count says %d", t.id.index(), n, t.nstalled)
 		}
-		if t.state == dsAvailable && t.stallHead != nil {
-			fail("domain %d is available with domains stalled on it", t.id.index())
+		if t.state == dsAvailable && t.stallHead != nil && !woken[t] {
+			// Allowed only while its woken first staller (which
+			// holds the wake-up) is on its way to retry.
+			fail("domain %d is available with domains stalled on it and none woken", t.id.index())
 		}
 		if t.state == dsStalled {
 			if _, ok := seen[t]; !ok && t.stalledOn != nil {
@@ -271,9 +333,23 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 				}
 			}
 		}
-		if t.state == dsReady {
+		switch t.state {
+		case dsReady:
 			if _, ok := seen[t]; !ok {
 				fail("domain %d is ready but in no ready queue", t.id.index())
+			}
+			if t.executing != nil {
+				fail("domain %d is ready but names core %d as running it", t.id.index(), t.executing.index)
+			}
+		case dsExecuting:
+			// The machine is stopped between events: an executing domain
+			// is the one its core runs next.
+			if t.executing == nil || t.executing.cur != t {
+				fail("domain %d is executing but no core runs it", t.id.index())
+			}
+		case dsGrace:
+			if _, ok := seen[t]; !ok {
+				fail("domain %d waits for a grace period but is in no grace list", t.id.index())
 			}
 		}
 	}

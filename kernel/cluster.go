@@ -31,10 +31,14 @@ type Cluster struct {
 	outWait              []*Domain // (mu) domains waiting for their outbox to be free
 
 	// Written by other clusters' cores: each on cache lines of its own.
-	_           cacheLinePad
-	inbox       inbox // messages from other clusters
-	_           cacheLinePad
-	reap        reapStack // killed domains to reap
+	_     cacheLinePad
+	inbox inbox // messages from other clusters
+	_     cacheLinePad
+	reap  reapStack // killed domains to reap
+	_     cacheLinePad
+	// withdraw lists killed domains of other clusters whose outboxes may
+	// wait in stall queues here.
+	withdraw    withdrawStack
 	_           cacheLinePad
 	outWaitKick atomic.Bool  // an outbox of a domain homed here was freed
 	idle        atomic.Int32 // number of cores sleeping
@@ -127,9 +131,9 @@ func (cl *Cluster) kick() {
 
 // stall queues d, whose invocation of t's start key found t busy, in t's
 // stall queue: at the tail, or at the head if d is retrying after being
-// woken from it. (mu)
+// woken from it. The caller has rewound d (rewindFor) to repeat the
+// invocation when woken. (mu)
 func (cl *Cluster) stall(d, t *Domain) {
-	kindOf(d.kind).rewind(d) // it re-executes the invocation when woken
 	d.state = dsStalled
 	d.stalledOn = t
 	cl.stallLink(d, t, d.retry)
@@ -198,18 +202,44 @@ func (c *Core) becomeAvailableLocked(d *Domain) {
 	d.executing = nil
 	cl := d.home.Load()
 	s := cl.stallPop(d)
+	for s != nil && s.home.Load() != cl && s.outboxCancelled() {
+		// A remote staller killed, or its CALL stopped, since it sent:
+		// its outbox goes home undelivered.
+		s.parkedOn.Store(nil)
+		c.ackReply(s, 0, false)
+		s = cl.stallPop(d)
+	}
 	if s == nil {
 		return
 	}
 	if s.home.Load() == cl {
-		// A local staller re-executes its invocation.
-		s.stalledOn = nil
+		// A local staller re-executes its invocation. Until it does, it
+		// holds d's wake-up: should it not retry (stopped, killed, or
+		// invoking something else), passWakeup wakes the next staller.
+		s.stalledOn = d
 		s.retry = true
 		cl.pushReady(s)
 		return
 	}
 	// A remote staller's outbox is delivered now.
+	s.parkedOn.Store(nil)
 	c.deliverOutbox(s, d)
+}
+
+// passWakeup gives up the wake-up d holds as the woken first staller of
+// another domain, because d will not retry its invocation: if that domain
+// is still available, its next staller is woken. A domain that goes away
+// or does something else holding a wake-up would otherwise leave the
+// other stallers waiting on an available domain for ever. (mu)
+func (c *Core) passWakeup(d *Domain) {
+	t := d.stalledOn
+	if !d.retry {
+		return
+	}
+	d.retry, d.stalledOn = false, nil
+	if t != nil && t.home.Load() == d.home.Load() && t.state == dsAvailable && t.stallHead != nil {
+		c.becomeAvailableLocked(t)
+	}
 }
 
 // addGrace holds d's kernel reply until epoch e is safe. (mu taken)
@@ -226,9 +256,6 @@ func (cl *Cluster) addGrace(d *Domain, e uint64) {
 // finishGrace delivers the held replies whose grace period has passed.
 func (c *Core) finishGrace() bool {
 	cl := c.cl
-	if cl.graceHead == nil {
-		return false
-	}
 	safe := c.m.epochs.safe()
 	did := false
 	cl.lock()
@@ -288,9 +315,6 @@ func (cl *Cluster) addTimer(d *Domain, t int64) {
 // fireTimers delivers the clock's replies whose time has come.
 func (c *Core) fireTimers() bool {
 	cl := c.cl
-	if len(cl.timers) == 0 {
-		return false
-	}
 	now := c.m.now()
 	did := false
 	cl.lock()
@@ -356,12 +380,19 @@ func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
 	switch d.state {
 	case dsReady:
 		cl.unlinkReady(d)
+		c.passWakeup(d)
 	case dsStalled:
 		cl.stallUnlink(d, d.stalledOn)
 		d.stalledOn = nil
 	case dsWaiting:
+		// A CALL still undelivered in another cluster is cancelled; its
+		// outbox is withdrawn from the stall queue it may wait in there.
+		undelivered := d.outBusy.Load() && d.remoteCall != 0 && d.remoteCall == d.resumeGen.Load()
 		d.endWait()
 		cl.removeTimer(d)
+		if undelivered {
+			c.m.requestWithdraw(d)
+		}
 	case dsGrace:
 		cl.unlinkGrace(d)
 	case dsOutWait:

@@ -86,8 +86,12 @@ type Domain struct {
 
 	state       runState
 	trap        trapInfo
-	pendingTrap bool  // raise trap to the domain keeper when next run
-	executing   *Core // the core running it, while dsExecuting
+	pendingTrap bool // raise trap (to trapKeeper, or the domain keeper) when next run
+	// trapKeeper and trapKey0 are the keeper a pending trap goes to and the
+	// key 0 it gets (a red segment's keeper and node key, a meter's keeper
+	// and key); DK(0) for the domain keeper.
+	trapKeeper, trapKey0 Key
+	executing            *Core // the core running it, while dsExecuting
 
 	// resumeGen names the current wait: resume and restart keys carry the
 	// value it had when the domain began waiting, and using one bumps it,
@@ -107,8 +111,8 @@ type Domain struct {
 	// inext (beside the outbox) links the outbox into a cluster's inbox.
 	qprev, qnext *Domain
 	snext        *Domain
-	stalledOn    *Domain // the target of a local stall (home)
-	retry        bool    // re-executing a stalled invocation: re-stall at the head
+	stalledOn    *Domain // the target of a local stall, or of the stall it was woken from (home)
+	retry        bool    // woken from a stall to re-execute its invocation: holds the wake-up, re-stalls at the head
 
 	// stall queue: domains whose start-key invocation waits for this
 	// domain to become available, FIFO (home).
@@ -151,6 +155,18 @@ type Domain struct {
 	reapNext    *Domain
 	reaped      bool // home
 	reapPending bool // popped from the reap list while it could not be reaped (home)
+
+	// outTo is the cluster the outbox was last posted to. parkedOn is the
+	// domain in whose stall queue the outbox waits, written under that
+	// domain's home cluster's lock (atomic: a withdraw request may reach
+	// another cluster, if the message was forwarded on the way). A domain killed, or stopped while
+	// its CALL is undelivered, asks outTo to withdraw a busy outbox
+	// (withdrawNext links it into that cluster's withdraw list;
+	// withdrawing says it is there).
+	outTo        atomic.Pointer[Cluster]
+	parkedOn     atomic.Pointer[Domain]
+	withdrawNext *Domain
+	withdrawing  atomic.Bool
 }
 
 // cpuState is the register file of either CPU kind.
@@ -177,6 +193,7 @@ func (d *Domain) init(m *Machine, cl *Cluster, kind abi.Kind) {
 	d.state = dsStopped
 	d.trap = trapInfo{}
 	d.pendingTrap = false
+	d.trapKeeper, d.trapKey0 = Key{}, Key{}
 	d.executing = nil
 	d.resumeGen.Add(1)
 	d.slots = [abi.SlotCount]Key{}
@@ -197,6 +214,10 @@ func (d *Domain) init(m *Machine, cl *Cluster, kind abi.Kind) {
 	d.asid = m.asids.Add(1)
 	d.killed.Store(false)
 	d.reapNext = nil
+	d.outTo.Store(nil)
+	d.parkedOn.Store(nil)
+	d.withdrawNext = nil
+	d.withdrawing.Store(false)
 	d.reaped = false
 	d.reapPending = false
 }
@@ -298,7 +319,8 @@ func decodeDomainInvocation(r *request) (domainOp, abi.RC) {
 }
 
 // performDomain carries out a domain key invocation on d, which is homed
-// in c's cluster and not executing; c holds the cluster lock.
+// in c's cluster and not executing; c holds the cluster lock, so nothing
+// here may take it again.
 func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *request, rep *reply) {
 	switch op.order {
 	case abi.OCKeyType:
@@ -322,6 +344,8 @@ func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *reque
 		rep.setWords(c, c.words[:n])
 	case abi.OCDomainSetRegs:
 		rep.rc = int64(kindOf(d.kind).setRegs(d, r.data))
+		// A woken staller with new registers will not retry.
+		c.passWakeup(d)
 	case abi.OCDomainMakeStart:
 		rep.keys[0] = d.startKey(op.db)
 	case abi.OCDomainMakeRestart:
@@ -336,7 +360,7 @@ func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *reque
 			return
 		}
 		d.trap = trapInfo{}
-		c.makeReady(d)
+		c.makeReadyLocked(d)
 	case abi.OCDomainMakeAvailable:
 		if d.state != dsStopped {
 			rep.rc = int64(abi.RCBadState)
@@ -344,7 +368,7 @@ func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *reque
 		}
 		d.trap = trapInfo{}
 		kindOf(d.kind).recvFromRegs(d)
-		c.becomeAvailable(d)
+		c.becomeAvailableLocked(d)
 	case abi.OCDomainStop:
 		rep.rc = int64(c.stopDomain(d, trapInfo{code: abi.TrapStopped}))
 	case abi.OCDomainGetState:

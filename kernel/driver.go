@@ -33,6 +33,7 @@ type Core struct {
 	wake      chan struct{} // parallel mode: a send wakes the sleeping core
 
 	graceEpoch uint64   // the current invocation's reply waits for this epoch
+	trapCall   bool     // the current invocation is the kernel's CALL of a keeper for a trap
 	recallSeen uint64   // the last Machine.leaseRecall acted on
 	lease      lease    // CPU time reserved from the running domain's meter chain
 	spare      [3]lease // leases on the meters of domains that ran here lately
@@ -93,11 +94,12 @@ func (c *Core) step() bool {
 func (c *Core) housekeeping() bool {
 	cl := c.cl
 	st := &c.m.stats
-	if cl.inbox.n.Load() == 0 && cl.reap.empty() && st.grace.Load() == 0 && st.timers.Load() == 0 &&
-		st.zombies.Load() == 0 && !cl.outWaitKick.Load() {
+	if cl.inbox.n.Load() == 0 && cl.reap.empty() && cl.withdraw.empty() && st.grace.Load() == 0 &&
+		st.timers.Load() == 0 && st.zombies.Load() == 0 && !cl.outWaitKick.Load() {
 		return false
 	}
 	w := c.drainInbox()
+	w = c.drainWithdraw() || w
 	w = c.unparkOutWaiters() || w
 	w = c.drainReap() || w
 	w = c.finishGrace() || w
@@ -105,7 +107,10 @@ func (c *Core) housekeeping() bool {
 	return w
 }
 
-// execute runs d, which this core owns, and handles what stopped it.
+// execute runs d, which this core owns, and handles what stopped it. d is
+// already marked executing here (under the cluster lock, by whoever gave
+// it to this core): other cores read those fields under the lock, so they
+// are not written again outside it.
 func (c *Core) execute(d *Domain) {
 	c.stats.events++
 	d.events++
@@ -117,7 +122,7 @@ func (c *Core) execute(d *Domain) {
 	}
 	if d.pendingTrap {
 		d.pendingTrap = false
-		c.raiseTrap(d, &keeperTrap{info: d.trap})
+		c.raiseTrap(d, &keeperTrap{info: d.trap, segKeeper: d.trapKeeper, segNode: d.trapKey0})
 		c.finishEvent(d)
 		return
 	}

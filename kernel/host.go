@@ -86,13 +86,22 @@ func Words(w ...uint64) []byte {
 }
 
 // settle finishes, while the machine is stopped, what host calls left for
-// the cores: reaping killed domains and releasing grace periods.
+// the cores: reaping killed domains (which may take messages between
+// clusters: withdrawing their outboxes, telling their callers) until
+// nothing is left to do.
 func (m *Machine) settle() {
-	for _, c := range m.cores {
-		if !c.cl.reap.empty() || len(c.cl.zombies) > 0 {
-			c.drainReap()
+	for {
+		did := false
+		for _, c := range m.cores {
+			did = c.drainWithdraw() || did
+			did = c.drainInbox() || did
+			if !c.cl.reap.empty() || len(c.cl.zombies) > 0 {
+				did = c.drainReap() || did
+			}
 		}
-		c.drainInbox()
+		if !did {
+			return
+		}
 	}
 }
 

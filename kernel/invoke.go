@@ -28,6 +28,12 @@ type pendingReply struct {
 // available, stalled or sending. c may have a new domain to run in c.cur.
 func (c *Core) invoke(d *Domain, inv *invocation) {
 	k := inv.key.live()
+	if d.retry && (k.kt != ktStart || d.stalledOn == nil || k.hdr != &d.stalledOn.header) {
+		// Woken from a stall, d does something else: the wake-up goes on.
+		c.cl.lock()
+		c.passWakeup(d)
+		c.cl.unlock()
+	}
 	c.stats.byKey[k.kt&31]++
 	if inv.typ != abi.InvFork {
 		d.recv = inv.recv
@@ -164,16 +170,31 @@ func (c *Core) invokeReturner(d *Domain, inv *invocation) {
 func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 	t := k.hdr.domain()
 	if t.home.Load() != c.cl {
+		d.retry, d.stalledOn = false, nil
 		c.sendRemote(d, k, inv, mInvoke)
 		return
 	}
 	cl := c.cl
 	cl.lock()
+	if t == d && inv.typ == abi.InvReturn {
+		// A RETURN makes the invoker available, then sends: to its own
+		// start key, the invoker receives its own message (rather than
+		// stalling on itself for ever).
+		d.retry, d.stalledOn = false, nil
+		keys := &c.msgKeys
+		*keys = inv.keys
+		kindOf(d.kind).deliver(c, d, inv.order, inv.data, keys, int64(k.db))
+		c.cur = d
+		cl.unlock()
+		return
+	}
 	if t.state != dsAvailable {
+		c.rewindFor(d)
 		cl.stall(d, t)
 		cl.unlock()
 		return
 	}
+	d.retry, d.stalledOn = false, nil
 	keys := &c.msgKeys
 	*keys = inv.keys
 	if inv.typ == abi.InvCall {

@@ -229,7 +229,7 @@ func (m *Machine) Run(ctx context.Context) error {
 // hasWork reports whether c has something to do now.
 func (c *Core) hasWork() bool {
 	cl := c.cl
-	if c.cur != nil || cl.inbox.n.Load() != 0 || !cl.reap.empty() {
+	if c.cur != nil || cl.inbox.n.Load() != 0 || !cl.reap.empty() || !cl.withdraw.empty() {
 		return true
 	}
 	cl.lock()
@@ -454,7 +454,7 @@ func (m *Machine) quiet(active int64) bool {
 // quietLook is quiet's look at the queues.
 func (m *Machine) quietLook() bool {
 	for _, cl := range m.clusters {
-		if cl.inbox.n.Load() != 0 || !cl.reap.empty() {
+		if cl.inbox.n.Load() != 0 || !cl.reap.empty() || !cl.withdraw.empty() {
 			return false
 		}
 	}

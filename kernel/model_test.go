@@ -369,6 +369,12 @@ func (md *model) gate(s int, inv pending) {
 	switch k.kind {
 	case abi.KTStart:
 		e := md.puppets[k.obj]
+		if k.obj == s && inv.typ == abi.InvReturn {
+			// A RETURN makes the invoker available, then sends: to its
+			// own start key, it gets its own message.
+			md.deliver(s, inv.order, int64(k.val), keys)
+			return
+		}
 		if e.state != abi.StateAvailable {
 			p.state = abi.StateRunning // stalled
 			p.pend = inv

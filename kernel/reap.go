@@ -29,6 +29,58 @@ func (r *reapStack) push(d *Domain) {
 
 func (r *reapStack) empty() bool { return r.head.Load() == nil }
 
+// withdrawStack is a cluster's list of killed domains whose outboxes may be
+// parked in its stall queues, pushed by any core.
+type withdrawStack struct{ head atomic.Pointer[Domain] }
+
+func (w *withdrawStack) push(d *Domain) {
+	for {
+		h := w.head.Load()
+		d.withdrawNext = h
+		if w.head.CompareAndSwap(h, d) {
+			return
+		}
+	}
+}
+
+func (w *withdrawStack) empty() bool { return w.head.Load() == nil }
+
+// drainWithdraw sends the outboxes of killed domains (and of cancelled
+// CALLs) parked in this cluster's stall queues home, undelivered, so that
+// their domains can be reaped (or send again). An outbox that is not parked
+// here is on its way home anyway.
+func (c *Core) drainWithdraw() bool {
+	cl := c.cl
+	if cl.withdraw.empty() {
+		return false
+	}
+	d := cl.withdraw.head.Swap(nil)
+	cl.lock()
+	for d != nil {
+		next := d.withdrawNext
+		d.withdrawNext = nil
+		d.withdrawing.Store(false)
+		switch t := d.parkedOn.Load(); {
+		case t == nil:
+			// Not parked: on its way home anyway, or it will be refused
+			// where it is going (outboxCancelled).
+		case t.home.Load() == cl:
+			cl.stallUnlink(d, t)
+			d.parkedOn.Store(nil)
+			c.ackReply(d, 0, false)
+		default:
+			// Forwarded and parked in another cluster: ask that one.
+			if to := t.home.Load(); d.withdrawing.CompareAndSwap(false, true) {
+				to.withdraw.push(d)
+				to.kick()
+			}
+		}
+		d = next
+	}
+	cl.unlock()
+	return true
+}
+
 // killDomain marks d dead and queues it for reaping by its home cluster.
 func (m *Machine) killDomain(d *Domain) {
 	if d.killed.Swap(true) {
@@ -37,6 +89,32 @@ func (m *Machine) killDomain(d *Domain) {
 	cl := d.home.Load()
 	cl.reap.push(d)
 	cl.kick()
+	// An outbox parked in another cluster's stall queue would come back
+	// only when the domain it waits for becomes available, perhaps never;
+	// until it does the domain cannot be reaped. Ask for it back. (An
+	// outbox posted after this look is refused there: recvInvoke sees the
+	// domain dead.)
+	m.requestWithdraw(d)
+}
+
+// requestWithdraw asks the cluster d's busy outbox was posted to for it
+// back, should it be parked in one of that cluster's stall queues: d was
+// killed, or its CALL cancelled (stopped). Any core.
+func (m *Machine) requestWithdraw(d *Domain) {
+	if !d.outBusy.Load() {
+		return
+	}
+	if to := d.outTo.Load(); to != nil && d.withdrawing.CompareAndSwap(false, true) {
+		to.withdraw.push(d)
+		to.kick()
+	}
+}
+
+// outboxCancelled reports whether the message in remote staller s's
+// outbox must not be delivered: s was killed, or the CALL it carries was
+// cancelled (s stopped since: its wait is over).
+func (s *Domain) outboxCancelled() bool {
+	return s.dead() || s.out.typ == abi.InvCall && s.resumeGen.Load() != s.out.gen
 }
 
 // dead reports whether d was killed or its bank destroyed.
@@ -51,10 +129,11 @@ func (d *Domain) dead() bool {
 // drainReap reaps the domains killed since the last look.
 func (c *Core) drainReap() bool {
 	cl := c.cl
-	if cl.reap.empty() && len(cl.zombies) == 0 {
+	if cl.reap.empty() && c.m.stats.zombies.Load() == 0 {
 		return false
 	}
 	d := cl.reap.head.Swap(nil)
+	did := d != nil
 	cl.lock()
 	for d != nil {
 		next := d.reapNext
@@ -71,13 +150,16 @@ func (c *Core) drainReap() bool {
 				c.m.stats.zombies.Add(-1)
 				z.state = dsStopped
 				c.reapLocked(z)
+				did = true
 			}
 		}
 		clear(cl.zombies[len(kept):])
 		cl.zombies = kept
 	}
 	cl.unlock()
-	return true
+	// Zombies whose outboxes are still away are not work: reporting them
+	// as such kept a core spinning until they came back.
+	return did
 }
 
 // reapLocked reaps killed domain d, homed in c's cluster. (mu)
@@ -105,6 +187,7 @@ func (c *Core) reapLocked(d *Domain) {
 		cl.outWaitKick.Store(true) // housekeeping drops it from the list
 	}
 	d.reapPending = false
+	c.passWakeup(d)
 	d.endWait()
 	d.state = dsStopped
 	d.executing = nil
@@ -127,6 +210,7 @@ func (c *Core) reapLocked(d *Domain) {
 			s.retry = true
 			cl.pushReady(s)
 		} else {
+			s.parkedOn.Store(nil)
 			c.ackReply(s, 0, false)
 		}
 	}

@@ -78,6 +78,7 @@ func (ib *inbox) take() *Domain {
 
 // post links d's outbox into cl's inbox and wakes a core there.
 func (c *Core) post(cl *Cluster, d *Domain) {
+	d.outTo.Store(cl)
 	n := cl.inbox.push(d)
 	c.stats.posts++
 	c.stats.maxInbox = max(c.stats.maxInbox, int64(n))
@@ -93,7 +94,9 @@ func (d *Domain) fillOutbox(kind msgKind, k Key, inv *invocation) {
 	buf := o.buf
 	*o = outbox{kind: kind, typ: inv.typ, key: k, order: inv.order, buf: buf, keys: inv.keys}
 	o.n = copy(buf[:], inv.data)
-	if inv.typ == abi.InvCall {
+	if inv.typ == abi.InvCall && kind != mKernel {
+		// A domain key's answer comes back in the outbox itself: no
+		// resume key for it.
 		o.keys[3] = d.beginWait(d.waitKind())
 		o.gen = o.keys[3].val
 	}
@@ -134,6 +137,11 @@ func (c *Core) sendRemote(d *Domain, k Key, inv *invocation, kind msgKind) {
 func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
 	t := k.hdr.domain()
 	cl := c.cl
+	if d.outBusy.Load() {
+		// The previous message has not been taken yet: try again later.
+		c.retryLater(d)
+		return
+	}
 	if t.home.Load() == cl {
 		cl.lock()
 		if t.state != dsExecuting {
@@ -151,10 +159,6 @@ func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
 		cl.unlock()
 		return
 	}
-	if d.outBusy.Load() {
-		c.retryLater(d)
-		return
-	}
 	d.fillOutbox(mKernel, k, inv)
 	d.out.gen = 0
 	d.outBusy.Store(true)
@@ -169,7 +173,7 @@ func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
 // takes the outbox kicks d's home (releaseOutbox), whose housekeeping then
 // makes d ready.
 func (c *Core) retryLater(d *Domain) {
-	kindOf(d.kind).rewind(d)
+	c.rewindFor(d)
 	c.stats.retries++
 	cl := c.cl
 	cl.lock()
@@ -274,8 +278,17 @@ func (c *Core) recvInvoke(s *Domain) {
 	}
 	cl := c.cl
 	cl.lock()
+	if s.outboxCancelled() {
+		// Killed, or its CALL stopped, since it sent: nothing of it is
+		// delivered. (If that happens after this look, it sees its
+		// outbox busy and asks for it back: drainWithdraw.)
+		cl.unlock()
+		c.ackReply(s, 0, false)
+		return
+	}
 	if t.state != dsAvailable {
 		cl.stallLink(s, t, false)
+		s.parkedOn.Store(t)
 		cl.unlock()
 		return
 	}
@@ -318,13 +331,22 @@ func (c *Core) recvReply(s *Domain) {
 	}
 	cl := c.cl
 	cl.lock()
+	delivered := false
 	if k.live().hdr != nil && w.state == dsWaiting {
 		o := &s.out
-		if c.resumeWaiter(w, k, o.order, o.buf[:o.n], &o.keys) {
+		delivered = c.resumeWaiter(w, k, o.order, o.buf[:o.n], &o.keys)
+		if delivered {
 			c.makeReadyLocked(w)
 		}
 	}
 	cl.unlock()
+	if !delivered && s.out.typ == abi.InvCall {
+		// Nothing delivered (the key went stale on the way, or a keeper
+		// declined a trap): the caller gets DK(0)'s answer, as it would
+		// in its own cluster, instead of waiting for ever.
+		c.ackReply(s, 0, false)
+		return
+	}
 	c.releaseOutbox(s)
 }
 

@@ -58,10 +58,11 @@ func translate(space Key, vaddr uint64, write bool, f *segFault) (*Page, bool) {
 				f.detail = abi.FaultReadOnly
 				return nil, false
 			}
-			if !k.hdr.mapped.Load() {
-				k.hdr.mapped.Store(true)
+			p := mapPage(k)
+			if p == nil {
+				return nil, false // sold meanwhile: nothing mapped
 			}
-			return k.hdr.page(), !ro
+			return p, !ro
 		case ktSegment:
 		case ktNode:
 			if childSize == 0 {
@@ -145,4 +146,21 @@ func translate(space Key, vaddr uint64, write bool, f *segFault) (*Page, bool) {
 	}
 	f.detail = abi.FaultBadSegment
 	return nil, false
+}
+
+// mapPage marks the page k names as mapped (part of a cached translation)
+// and returns it, or nil if k went void meanwhile. A sale voids the key
+// (alloc) and then waits for a grace period only if the page is marked
+// mapped; a walk checks the key and then marks the page. Checking the key
+// again after marking it closes the gap between the two: either the sale
+// sees the mark and waits until no core can still hold the translation,
+// or this walk sees the sale and maps nothing.
+func mapPage(k Key) *Page {
+	if !k.hdr.mapped.Load() {
+		k.hdr.mapped.Store(true)
+	}
+	if !k.hdr.valid(k.alloc) {
+		return nil
+	}
+	return k.hdr.page()
 }

@@ -24,6 +24,8 @@ func (c *Core) raiseTrap(d *Domain, t *keeperTrap) {
 	c.stats.traps++
 	c.stats.byTrap[t.info.code&15]++
 	d.trap = t.info
+	// Kept in case the keeper's CALL must wait: it is raised again then.
+	d.trapKeeper, d.trapKey0 = t.segKeeper, t.segNode
 	var keeper, key0 Key
 	switch {
 	case t.info.code == abi.TrapMeter && t.segKeeper.kt == ktStart && t.info.stage == 0,
@@ -46,6 +48,7 @@ func (c *Core) callKeeper(d *Domain, keeper, key0 Key, info trapInfo) {
 	keeper = keeper.live()
 	if keeper.kt != ktStart {
 		c.cl.lock()
+		c.passWakeup(d)
 		d.state = dsStopped
 		d.executing = nil
 		d.trap = info
@@ -64,7 +67,21 @@ func (c *Core) callKeeper(d *Domain, keeper, key0 Key, info trapInfo) {
 		recv:  recvArea{discard: true},
 	}
 	inv.keys[0] = key0
+	c.trapCall = true
 	c.invoke(d, inv)
+	c.trapCall = false
+}
+
+// rewindFor makes d repeat its current invocation when it next runs: an
+// ecall or a native final invocation is executed again; the kernel's CALL
+// of a keeper for a trap (trapCall) is not the domain's to repeat, so the
+// trap is raised again instead.
+func (c *Core) rewindFor(d *Domain) {
+	if c.trapCall {
+		d.pendingTrap = true
+		return
+	}
+	kindOf(d.kind).rewind(d)
 }
 
 // declineTrap handles a keeper's nonzero answer on a restart key: a
@@ -75,6 +92,7 @@ func (c *Core) declineTrap(w *Domain, order int64) {
 	if w.trap.stage == 0 {
 		w.trap.stage = 1
 		w.pendingTrap = true
+		w.trapKeeper, w.trapKey0 = Key{}, Key{} // now the domain keeper's
 		c.makeReadyLocked(w)
 		return
 	}

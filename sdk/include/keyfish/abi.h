@@ -201,7 +201,7 @@
 #define KF_OC_BANK_BUY_BANK 5L
 /* OCBankSell: key 0: an object bought from this bank or a sub-bank. */
 #define KF_OC_BANK_SELL 6L
-/* OCBankSetLimits: string: limits in the order of LedgerLimitBytes.. LedgerLimitBanks (Unlimited for none). */
+/* OCBankSetLimits: string: limits in the order of LedgerLimitBytes.. LedgerLimitBanks (Unlimited for none). A limit below what the bank already uses is refused with RCBadArgument. */
 #define KF_OC_BANK_SET_LIMITS 7L
 /* OCBankGetLedger → string: the ledger (see Ledger). */
 #define KF_OC_BANK_GET_LEDGER 8L
