@@ -15,22 +15,24 @@ import (
 type Meter struct {
 	header
 
-	// remaining is the budget left, in ticks. Cores take leases from it
-	// (reserve) and give back what they did not use (refund).
+	// remaining is the budget left, in ticks, and leased the part of the
+	// budget reserved by cores in leases and not yet settled (a domain that
+	// finds the meter empty while others hold leases calls them back
+	// rather than trapping). Both are written together under mu (reserve,
+	// settle, setBudget) and read without it: settle writes remaining
+	// before leased, so a reader that sees leased at zero and then reads
+	// remaining sees every refund.
 	remaining atomic.Int64
+	leased    atomic.Int64
 	// consumed counts ticks used under this meter.
 	consumed atomic.Uint64
-	// leased counts ticks of this meter's budget that cores hold in leases
-	// and have not settled: a domain that finds the meter empty while
-	// others hold leases calls them back rather than trapping.
-	leased atomic.Int64
 
 	// superior is the meter above this one; DK(0) for the prime meter.
 	// Set when the meter is bought and not changed until it is freed.
 	superior Key
 	depth    int // nesting below the prime meter; set with superior
 
-	mu     sync.Mutex // guards keeper
+	mu     sync.Mutex // guards keeper and the writes of remaining and leased
 	keeper Key
 }
 
@@ -69,49 +71,57 @@ func (mt *Meter) up() (*Meter, bool) {
 	return s.hdr.meter(), true
 }
 
-// reserve takes up to want ticks from mt and every superior and returns how
-// many it got: the least any meter on the chain could give. ok is false if
-// the chain is broken (a superior was destroyed).
+// reserve takes up to want ticks from mt and every superior, leasing
+// them, and returns how many it got: the least any meter on the chain could
+// give. ok is false if the chain is broken (a superior was destroyed).
 func (mt *Meter) reserve(want int64) (got int64, ok bool) {
-	take := want
-	for {
-		r := mt.remaining.Load()
-		if r < take {
-			take = max(r, 0)
-		}
-		if mt.remaining.CompareAndSwap(r, r-take) {
-			break
-		}
-		take = want
-	}
+	mt.mu.Lock()
+	take := min(max(mt.remaining.Load(), 0), want)
+	mt.remaining.Add(-take)
+	mt.leased.Add(take)
+	mt.mu.Unlock()
 	sup, ok := mt.up()
+	got = take
 	if !ok {
-		mt.remaining.Add(take)
-		return 0, false
+		got = 0
+	} else if sup != nil && take > 0 {
+		got, ok = sup.reserve(take)
 	}
-	if sup == nil || take == 0 {
-		return take, true
-	}
-	got, ok = sup.reserve(take)
 	if got < take {
-		mt.remaining.Add(take - got)
+		mt.settle1(take-got, 0, take-got)
 	}
 	return got, ok
 }
 
-// settle gives back refund unused ticks of a reservation to mt and its
-// chain (a negative refund charges an overdraft), records used as consumed
-// along it, and ends the lease of reserved ticks.
+// settle gives back refund unused ticks of a lease to mt and its chain (a
+// negative refund charges an overdraft), records used as consumed along
+// it, and ends the lease of reserved ticks.
 func (mt *Meter) settle(refund, used, reserved int64) {
 	for x := mt; x != nil; {
-		if refund != 0 {
-			x.remaining.Add(refund)
-		}
-		x.leased.Add(-reserved)
-		x.consumed.Add(uint64(used))
-		s, _ := x.up()
-		x = s
+		x.settle1(refund, used, reserved)
+		x, _ = x.up()
 	}
+}
+
+// settle1 is settle for mt alone.
+func (mt *Meter) settle1(refund, used, reserved int64) {
+	mt.mu.Lock()
+	mt.remaining.Add(refund)
+	mt.leased.Add(-reserved)
+	mt.mu.Unlock()
+	mt.consumed.Add(uint64(used))
+}
+
+// setBudget makes budget the meter's remaining CPU time. Ticks that cores
+// hold in leases on it count as spent from the new budget; what a lease
+// did not use comes back to it when the lease is settled. So the meter
+// never runs more than budget from now on, and a lease's time used before
+// the change and not yet settled is charged to the new budget (at most
+// one lease a core: the caller recalls them).
+func (mt *Meter) setBudget(budget int64) {
+	mt.mu.Lock()
+	mt.remaining.Store(budget - mt.leased.Load())
+	mt.mu.Unlock()
 }
 
 // exhausted returns the innermost meter on mt's chain with no budget left.
@@ -178,7 +188,10 @@ func (m *Machine) invokeMeter(c *Core, k Key, r *request, rep *reply) {
 		rep.rc = int64(rc)
 	case abi.OCMeterSetBudget:
 		c.flushMeter()
-		mt.remaining.Store(op.budget)
+		mt.setBudget(op.budget)
+		if mt.leased.Load() > 0 {
+			c.m.leaseRecall.Add(1) // other cores: settle soon
+		}
 	case abi.OCMeterSetKeeper:
 		mt.mu.Lock()
 		mt.keeper = op.key
@@ -252,23 +265,23 @@ func (c *Core) meterFor(d *Domain) event {
 	}
 	if got == 0 {
 		ex := mt.exhausted()
-		if ex != nil && ex.leased.Load() > 0 {
+		if ex == nil {
+			// A lease came back since reserve looked: try again.
+			return evSlice
+		}
+		if ex.leased.Load() > 0 || ex.remaining.Load() > 0 {
 			// Other cores hold the last ticks: recall them, try again.
+			// (Or one just gave them back: settle1 writes remaining
+			// before leased, so leased is read first.)
 			c.m.leaseRecall.Add(1)
 			return evSlice
 		}
 		c.trap = keeperTrap{info: trapInfo{code: abi.TrapMeter}}
-		if ex != nil {
-			ex.mu.Lock()
-			c.trap.segKeeper = ex.keeper
-			ex.mu.Unlock()
-			c.trap.segNode = keyTo(&ex.header, abi.KTMeter, 0, 0)
-		}
+		ex.mu.Lock()
+		c.trap.segKeeper = ex.keeper
+		ex.mu.Unlock()
+		c.trap.segNode = keyTo(&ex.header, abi.KTMeter, 0, 0)
 		return evTrap
-	}
-	for x := mt; x != nil; {
-		x.leased.Add(got)
-		x, _ = x.up()
 	}
 	c.lease.left += got
 	c.lease.reserved += got

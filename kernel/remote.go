@@ -265,15 +265,27 @@ func (c *Core) forward(s, t *Domain) bool {
 	return false
 }
 
-// recvInvoke: s invoked the start key of t, homed here.
-func (c *Core) recvInvoke(s *Domain) {
+// outboxTarget returns the domain that s's outbox key, of type want,
+// designates, and the key. It returns nil when the message is done with
+// here: a void key (answered as DK(0)) or a target homed elsewhere now
+// (forwarded).
+func (c *Core) outboxTarget(s *Domain, want kt) (*Domain, Key) {
 	k := s.out.key.live()
-	if k.kt != ktStart {
+	if k.kt != want {
 		c.ackReply(s, 0, false)
-		return
+		return nil, k
 	}
 	t := k.hdr.domain()
 	if c.forward(s, t) {
+		return nil, k
+	}
+	return t, k
+}
+
+// recvInvoke: s invoked the start key of t, homed here.
+func (c *Core) recvInvoke(s *Domain) {
+	t, _ := c.outboxTarget(s, ktStart)
+	if t == nil {
 		return
 	}
 	cl := c.cl
@@ -352,13 +364,8 @@ func (c *Core) recvReply(s *Domain) {
 
 // recvKernel: s invoked the domain key of t, homed here.
 func (c *Core) recvKernel(s *Domain) {
-	k := s.out.key.live()
-	if k.kt != ktDomain {
-		c.ackReply(s, 0, false)
-		return
-	}
-	t := k.hdr.domain()
-	if c.forward(s, t) {
+	t, k := c.outboxTarget(s, ktDomain)
+	if t == nil {
 		return
 	}
 	cl := c.cl
