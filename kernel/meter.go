@@ -234,10 +234,19 @@ const detNativeTicks = 100
 // the meter's last ticks are leased to other cores, which are asked to
 // give them back; 0 means run.
 func (c *Core) meterFor(d *Domain) event {
-	if s := &d.slots[abi.SlotMeter]; s.hdr != nil && s.hdr == c.lease.hdr() && s.alloc == c.lease.alloc && c.lease.left > 0 {
-		// The lease was taken on this very meter and is dropped at any
-		// epoch change (Core.ack), so the meter is still live.
-		return 0
+	if s := &d.slots[abi.SlotMeter]; s.hdr != nil {
+		// A lease taken on this very meter is dropped at any epoch change
+		// (Core.ack, flushMeter), so while the core holds one, current or
+		// spare, the meter is still live.
+		if s.hdr == c.lease.hdr() && s.alloc == c.lease.alloc && c.lease.left > 0 {
+			return 0
+		}
+		for i := range c.spare {
+			if sp := &c.spare[i]; s.hdr == sp.hdr() && s.alloc == sp.alloc && sp.left > 0 {
+				c.switchLease(sp.m, sp.alloc, d.kind == abi.KindNative)
+				return 0
+			}
+		}
 	}
 	mk := d.slots[abi.SlotMeter].live()
 	if mk.kt != ktMeter {
