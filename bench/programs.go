@@ -1,15 +1,14 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/keyfish-os/keyfish/abi"
 	"github.com/keyfish-os/keyfish/images"
+	"github.com/keyfish-os/keyfish/internal/conbuf"
 	"github.com/keyfish-os/keyfish/kernel"
 	"github.com/keyfish-os/keyfish/system"
 )
@@ -152,34 +151,16 @@ func (e *env) timeRun(m *kernel.Machine) (time.Duration, error) {
 	return d, err
 }
 
-// console collects what domains write; several cores may write at once.
-type console struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (c *console) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b.Write(p)
-}
-
-func (c *console) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b.String()
-}
-
 // sys is a system (machine, zero keeper, exit collection) and its console.
 type sys struct {
 	*system.System
-	con   *console
+	con   *conbuf.Buffer
 	procs []*system.Proc
 }
 
 // newSys builds a system on topology topo with memory bytes of storage.
 func newSys(topo string, memory uint64) (*sys, error) {
-	con := &console{}
+	con := &conbuf.Buffer{}
 	s, err := system.New(kernel.Config{Topology: topo, Memory: memory, Console: con})
 	if err != nil {
 		return nil, err

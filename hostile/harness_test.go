@@ -1,18 +1,17 @@
 package hostile
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/keyfish-os/keyfish/abi"
 	"github.com/keyfish-os/keyfish/images"
+	"github.com/keyfish-os/keyfish/internal/conbuf"
 	"github.com/keyfish-os/keyfish/kernel"
 	"github.com/keyfish-os/keyfish/system"
 )
@@ -65,30 +64,12 @@ func forTopologies(t *testing.T, f func(t *testing.T, e *env)) {
 	}
 }
 
-// syncBuffer is a console that several cores may write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a system under attack.
 type env struct {
 	t   *testing.T
 	s   *system.System
 	m   *kernel.Machine
-	con *syncBuffer
+	con *conbuf.Buffer
 	// good are the well-behaved programs and what each must print.
 	good []goodProc
 
@@ -113,7 +94,7 @@ type goodProc struct {
 
 func newEnv(t *testing.T, cfg kernel.Config) *env {
 	t.Helper()
-	e := &env{t: t, con: &syncBuffer{}, limit: *runLimit, det: cfg.Deterministic}
+	e := &env{t: t, con: &conbuf.Buffer{}, limit: *runLimit, det: cfg.Deterministic}
 	cfg.Console = e.con
 	if cfg.Memory == 0 {
 		cfg.Memory = 256 << 20

@@ -26,7 +26,10 @@ type Config struct {
 	Deterministic bool
 	// Seed seeds deterministic mode.
 	Seed uint64
-	// Console receives what domains write to the console.
+	// Console receives what domains write to the console. The kernel
+	// serializes its writes (one OCConsoleWrite, one Write call), but they
+	// come from whichever core the writer runs on: a Console read while
+	// the machine runs needs a lock of its own.
 	Console io.Writer
 	// Slice is the time slice in ticks: how long a core runs a domain
 	// taken from the ready queue, and the domains it switches to directly

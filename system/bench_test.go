@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyfish-os/keyfish/abi"
 	"github.com/keyfish-os/keyfish/images"
+	"github.com/keyfish-os/keyfish/internal/conbuf"
 	"github.com/keyfish-os/keyfish/kernel"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkRV64RoundTrip(b *testing.B) {
 		{"two-clusters", "rv64,rv64,native", 0, 1},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			con := &syncBuffer{}
+			con := &conbuf.Buffer{}
 			s, err := New(kernel.Config{Topology: tc.topo, Memory: 64 << 20, Console: con})
 			if err != nil {
 				b.Fatal(err)

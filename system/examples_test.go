@@ -1,36 +1,17 @@
 package system
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyfish-os/keyfish/abi"
 	"github.com/keyfish-os/keyfish/images"
+	"github.com/keyfish-os/keyfish/internal/conbuf"
 	"github.com/keyfish-os/keyfish/kernel"
 	"github.com/keyfish-os/keyfish/loader"
 )
-
-// syncBuffer is a console that several cores may write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var topologies = []struct {
 	name string
@@ -41,9 +22,9 @@ var topologies = []struct {
 	{"multikernel", kernel.Config{Topology: "2*rv64:1,native:1", Deterministic: true, Seed: 11}},
 }
 
-func newSys(t *testing.T, cfg kernel.Config) (*System, *syncBuffer) {
+func newSys(t *testing.T, cfg kernel.Config) (*System, *conbuf.Buffer) {
 	t.Helper()
-	con := &syncBuffer{}
+	con := &conbuf.Buffer{}
 	cfg.Console = con
 	cfg.Memory = 256 << 20
 	s, err := New(cfg)
