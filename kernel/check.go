@@ -254,6 +254,12 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 		if in := int(cl.inbox.n.Load()); in > ndom {
 			fail("cluster %d's inbox holds %d messages for %d domains", cl.index, in, ndom)
 		}
+		for _, d := range cl.outWait {
+			note(d, fmt.Sprintf("cluster %d's outbox-wait list", cl.index))
+			if d.state != dsOutWait || d.home.Load() != cl {
+				fail("domain %d in cluster %d's outbox-wait list is %s, homed in cluster %d", d.id.index(), cl.index, d.state, d.home.Load().index)
+			}
+		}
 		for _, d := range cl.timers {
 			if d.state != dsWaiting {
 				fail("domain %d waits on the clock but is %s", d.id.index(), d.state)
@@ -350,6 +356,10 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 		case dsGrace:
 			if _, ok := seen[t]; !ok {
 				fail("domain %d waits for a grace period but is in no grace list", t.id.index())
+			}
+		case dsOutWait:
+			if _, ok := seen[t]; !ok {
+				fail("domain %d waits for its outbox but is in no outbox-wait list", t.id.index())
 			}
 		}
 	}

@@ -396,7 +396,7 @@ func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
 	case dsGrace:
 		cl.unlinkGrace(d)
 	case dsOutWait:
-		cl.outWaitKick.Store(true) // housekeeping drops it from the list
+		cl.dropOutWait(d)
 	case dsSending:
 		// The outbox is away; the domain stops when it comes back.
 		d.trap = why

@@ -184,7 +184,7 @@ func (c *Core) reapLocked(d *Domain) {
 	case dsGrace:
 		cl.unlinkGrace(d)
 	case dsOutWait:
-		cl.outWaitKick.Store(true) // housekeeping drops it from the list
+		cl.dropOutWait(d)
 	}
 	d.reapPending = false
 	c.passWakeup(d)

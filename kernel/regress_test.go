@@ -615,6 +615,42 @@ func TestDeferredOpKeepsBusyOutbox(t *testing.T) {
 	}
 }
 
+// TestStoppedOutWaiterLeavesList: a domain parked until its outbox comes
+// back (dsOutWait) that is stopped and moved to another cluster must be
+// off its old cluster's list at once. Housekeeping used to drop it later,
+// reading the state of a domain that by then belonged to another cluster's
+// lock, or had been freed and bought again.
+func TestStoppedOutWaiterLeavesList(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native:2,native", Deterministic: true})
+	m := s.m
+	m.RegisterProgram("idle", func(x *Ctx) {})
+	inv, tgt := s.native("idle"), s.native("idle")
+	m.MustCall(inv, int64(abi.OCDomainSetHome), Words(0))
+	m.MustCall(tgt, int64(abi.OCDomainSetHome), Words(0))
+	d, tg := inv.hdr.domain(), tgt.hdr.domain()
+	c0, c1 := m.cores[0], m.cores[1]
+	tg.state, tg.executing, c1.cur = dsExecuting, c1, tg
+	d.state, d.executing = dsExecuting, c0
+	d.out = outbox{kind: mReply, order: 77}
+	d.outBusy.Store(true)
+	c0.sendKernelOp(d, tgt, &invocation{typ: abi.InvCall, key: tgt, order: int64(abi.OCDomainGetState)})
+	cl := m.clusters[0]
+	if d.state != dsOutWait || len(cl.outWait) != 1 || m.stats.outWaiters.Load() != 1 {
+		t.Fatalf("the invoker is %s, %d parked, count %d: want it parked", d.state, len(cl.outWait), m.stats.outWaiters.Load())
+	}
+	// Its message comes back; it is stopped before housekeeping looks.
+	d.outBusy.Store(false)
+	tg.state, tg.executing, c1.cur = dsAvailable, nil, nil
+	m.MustCall(inv, int64(abi.OCDomainStop), nil)
+	if len(cl.outWait) != 0 || m.stats.outWaiters.Load() != 0 {
+		t.Fatalf("stopped, the domain is still among %d parked (count %d)", len(cl.outWait), m.stats.outWaiters.Load())
+	}
+	m.MustCall(inv, int64(abi.OCDomainSetHome), Words(1))
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestParallelTimerRace is for the race detector: domains of a two-core
 // cluster wait for the clock over and over, so both cores fire timers.
 // fireTimers looked at the timer heap without the cluster lock.

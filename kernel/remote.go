@@ -199,6 +199,22 @@ func (c *Core) releaseOutbox(s *Domain) {
 	}
 }
 
+// dropOutWait takes d, parked waiting for its outbox and now stopped or
+// reaped, off cl's list at once: d may be moved to another cluster or
+// freed and bought again before housekeeping would look. (mu)
+func (cl *Cluster) dropOutWait(d *Domain) {
+	for i, w := range cl.outWait {
+		if w == d {
+			last := len(cl.outWait) - 1
+			cl.outWait[i] = cl.outWait[last]
+			cl.outWait[last] = nil
+			cl.outWait = cl.outWait[:last]
+			cl.m.stats.outWaiters.Add(-1)
+			return
+		}
+	}
+}
+
 // unparkOutWaiters makes ready the parked domains whose outbox is free.
 func (c *Core) unparkOutWaiters() bool {
 	cl := c.cl
