@@ -125,7 +125,7 @@ func TestProgramsGetTheCreator(t *testing.T) {
 	p := load(t, s, "hello", Options{})
 	disc, _ := s.M.DeviceKey(abi.KTDiscrim)
 	for reg, want := range map[abi.KR]kernel.Key{
-		abi.KRConsole: s.Console, abi.KRBank: p.Bank, abi.KRMeter: p.Meter, abi.KRSelf: p.Domain,
+		abi.KRConsole: s.Console, abi.KRBank: p.ProgramBank, abi.KRMeter: p.ProgramMeter, abi.KRSelf: p.Domain,
 		abi.KRClock: s.Clock, abi.KRCreator: s.Creator,
 	} {
 		got := mustCall(t, s.M, p.Domain, abi.OCDomainGetKeyReg, kernel.Words(uint64(reg))).Keys[0]
@@ -135,5 +135,38 @@ func TestProgramsGetTheCreator(t *testing.T) {
 	}
 	if s.ObjectID(p.Domain) == 0 || s.ObjectID(kernel.DK(5)) != 0 {
 		t.Errorf("ObjectID: %d for a domain, %d for a data key", s.ObjectID(p.Domain), s.ObjectID(kernel.DK(5)))
+	}
+}
+
+// TestProgramCannotLiftItsLimits: a program holds full keys to its own bank
+// and meter, and may set their limits and budget as it likes; the limits
+// and budget its launcher gave stay in force, on the bank and meter above.
+func TestProgramCannotLiftItsLimits(t *testing.T) {
+	s, _ := newSys(t, topologies[0].cfg)
+	u := abi.Unlimited
+	p := load(t, s, "spinner", Options{Limits: []uint64{u, 20, u, u, u, u}, Budget: 50_000})
+	// What the program could do with the keys it holds.
+	mustCall(t, s.M, p.ProgramBank, abi.OCBankSetLimits, kernel.Words(u, u, u, u, u, u))
+	mustCall(t, s.M, p.ProgramMeter, abi.OCMeterSetBudget, kernel.Words(1<<62))
+	bought := 0
+	for range 100 {
+		if r, _ := s.M.Call(p.ProgramBank, int64(abi.OCBankBuyPage), nil); r.RC != 0 {
+			break
+		}
+		bought++
+	}
+	if used := mustCall(t, s.M, p.Bank, abi.OCBankGetLedger, nil).Word(int(abi.LedgerUsedPages)); used > 20 || bought == 0 {
+		t.Fatalf("the program's bank holds %d pages (bought %d more), over its launcher's limit of 20", used, bought)
+	}
+	p.Start()
+	runSys(t, s)
+	if st, trap, _ := p.State(); st != abi.StateStopped || trap != abi.TrapMeter {
+		t.Fatalf("spinner: state %d trap %d, want stopped by its launcher's meter", st, trap)
+	}
+	if used := mustCall(t, s.M, p.Meter, abi.OCMeterRead, nil).Word(int(abi.MeterInfoConsumed)); used != 50_000 {
+		t.Fatalf("the launcher's meter counts %d ticks, want the budget of 50000", used)
+	}
+	if err := s.M.Check(); err != nil {
+		t.Fatal(err)
 	}
 }

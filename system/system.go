@@ -90,8 +90,15 @@ type Proc struct {
 	Name string
 	// Domain is a domain key to it.
 	Domain kernel.Key
-	// Bank is its bank, Meter its meter.
+	// Bank is its bank, Meter its meter: the launcher's keys, which set
+	// the program's limits and budget. The program holds keys to a
+	// sub-bank of Bank and a sub-meter of Meter (ProgramBank,
+	// ProgramMeter), so it may change their limits and budget as it
+	// likes without escaping these.
 	Bank, Meter kernel.Key
+	// ProgramBank and ProgramMeter are the sub-bank and sub-meter the
+	// program holds in key registers KRBank and KRMeter and runs under.
+	ProgramBank, ProgramMeter kernel.Key
 	// Collector is a domain key to the native domain its exit key calls,
 	// which records the status.
 	Collector kernel.Key
@@ -102,7 +109,8 @@ type Options struct {
 	// Args are argv (Args[0] is the name).
 	Args []string
 	// Bank and Meter pay for it; zero Keys mean a fresh sub-bank of the
-	// prime bank with Limits and a fresh meter with Budget.
+	// prime bank with Limits and a fresh meter with Budget. The program
+	// gets a sub-bank and a sub-meter of them, never these keys.
 	Bank, Meter kernel.Key
 	// Limits are the new sub-bank's limits in abi.Ledger order (bytes,
 	// pages, nodes, domains, meters, banks); nil means unlimited.
@@ -154,6 +162,25 @@ func (s *System) Load(name string, img []byte, opt Options) (*Proc, error) {
 	if opt.Meter.IsNull() {
 		undo = append(undo, func() { m.Call(m.PrimeBank(), int64(abi.OCBankSell), nil, meter) })
 	}
+	// The program's own bank and meter: a sub-bank and a sub-meter, bought
+	// from bank, so that the limits and budget set above hold whatever the
+	// program does with the keys it holds.
+	r, err := m.Call(bank, int64(abi.OCBankBuyBank), nil)
+	if err != nil || r.RC != 0 {
+		return fail(fmt.Errorf("%s: buying its sub-bank: %v (return code %d)", name, err, r.RC))
+	}
+	pbank := r.Keys[0]
+	if !opt.Bank.IsNull() {
+		undo = append(undo, func() { m.Call(pbank, int64(abi.OCBankDestroy), nil) })
+	}
+	r, err = m.Call(meter, int64(abi.OCMeterMakeSub), kernel.Words(1<<63-1), bank)
+	if err != nil || r.RC != 0 {
+		return fail(fmt.Errorf("%s: buying its sub-meter: %v (return code %d)", name, err, r.RC))
+	}
+	pmeter := r.Keys[0]
+	if !opt.Bank.IsNull() {
+		undo = append(undo, func() { m.Call(bank, int64(abi.OCBankSell), nil, pmeter) })
+	}
 	s.mu.Lock()
 	idx := len(s.exits)
 	s.exits = append(s.exits, exitRecord{})
@@ -165,8 +192,8 @@ func (s *System) Load(name string, img []byte, opt Options) (*Proc, error) {
 	undo = append(undo, func() { m.Call(m.PrimeBank(), int64(abi.OCBankSell), nil, exitDom) })
 	var keys [16]kernel.Key
 	keys[abi.KRConsole] = s.Console
-	keys[abi.KRBank] = bank
-	keys[abi.KRMeter] = meter
+	keys[abi.KRBank] = pbank
+	keys[abi.KRMeter] = pmeter
 	keys[abi.KRExit] = exitKey
 	keys[abi.KRClock] = s.Clock
 	keys[abi.KRCreator] = s.Creator
@@ -181,7 +208,7 @@ func (s *System) Load(name string, img []byte, opt Options) (*Proc, error) {
 		args = []string{name}
 	}
 	p, err := loader.Load(m, img, loader.Options{
-		Name: name, Bank: bank, Meter: meter, Keeper: opt.Keeper, Zero: s.Zero, Args: args, Keys: keys,
+		Name: name, Bank: pbank, Meter: pmeter, Keeper: opt.Keeper, Zero: s.Zero, Args: args, Keys: keys,
 		Mounts: opt.Mounts,
 	})
 	if err != nil {
@@ -191,7 +218,8 @@ func (s *System) Load(name string, img []byte, opt Options) (*Proc, error) {
 	if err := m.SetKeyReg(p.Domain, int(abi.KRSelf), p.Domain); err != nil {
 		return fail(err)
 	}
-	proc := &Proc{s: s, idx: idx, Name: name, Domain: p.Domain, Bank: bank, Meter: meter, Collector: exitDom}
+	proc := &Proc{s: s, idx: idx, Name: name, Domain: p.Domain, Bank: bank, Meter: meter,
+		ProgramBank: pbank, ProgramMeter: pmeter, Collector: exitDom}
 	s.mu.Lock()
 	s.procs = append(s.procs, proc)
 	s.mu.Unlock()

@@ -484,10 +484,10 @@ func TestInspectText(t *testing.T) {
 		t.Fatalf("status %d\nstderr:\n%s", r.status, r.stderr)
 	}
 	for _, want := range []string{
-		"system: rv64:2,native:1 (deterministic, seed 1), finished after", "banks (13):", "  bank#0 ", " prime ",
+		"system: rv64:2,native:1 (deterministic, seed 1), finished after", "banks (25):", "  bank#0 ", " prime ",
 		"limits: 100 pages", "domains (", "native zero, home cluster 1, available", "native creator",
 		"rv64 hello, home cluster 0, available: exited with status 0", "rv64 spinner, home cluster 0, stopped by a meter trap at pc 0x1",
-		"rv64 pong, home cluster 0, available;", "k7=start(domain#1/", "meters (13):", " consumed ", " under meter#0 ",
+		"rv64 pong, home cluster 0, available;", "k7=start(domain#1/", "meters (25):", " consumed ", " under meter#0 ",
 		"checks: ok", "console:\n  | ", "  | hello from keyfish\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -538,15 +538,23 @@ func TestInspectJSON(t *testing.T) {
 	if got.End != "finished" || got.Check == nil || !got.Check.OK || got.Stats.Ticks == 0 {
 		t.Errorf("end %q check %+v ticks %d", got.End, got.Check, got.Stats.Ticks)
 	}
-	if len(got.Banks) != 3 || got.Banks[0].Parent != 0 || got.Banks[0].Ref != "bank#0" || got.Banks[0].Used["domain"] != 6 {
+	// The prime bank; for each program the bank its limits are set on,
+	// and the sub-bank of it that the program holds.
+	if len(got.Banks) != 5 || got.Banks[0].Parent != 0 || got.Banks[0].Ref != "bank#0" || got.Banks[0].Used["domain"] != 6 {
 		t.Errorf("banks %+v", got.Banks)
 	}
 	bankOf := map[string]uint64{}
 	for _, b := range got.Banks[1:] {
-		if b.Parent != got.Banks[0].ID || b.Depth != 1 || b.Used["domain"] != 1 || b.Used["page"] == 0 {
+		bankOf[b.Name] = b.ID
+	}
+	for _, b := range got.Banks[1:] {
+		outer := !strings.HasSuffix(b.Name, "/program")
+		switch {
+		case outer && (b.Parent != got.Banks[0].ID || b.Depth != 1 || b.Used["bank"] != 1 || b.Used["meter"] != 1),
+			!outer && (b.Parent != bankOf[strings.TrimSuffix(b.Name, "/program")] || b.Depth != 2),
+			b.Used["domain"] != 1 || b.Used["page"] == 0:
 			t.Errorf("program bank %+v", b)
 		}
-		bankOf[b.Name] = b.ID
 	}
 	byName := map[string]int{}
 	for i, d := range got.Domains {
@@ -561,7 +569,7 @@ func TestInspectJSON(t *testing.T) {
 			t.Fatalf("no domain named %s in %+v", name, got.Domains)
 		}
 		d := got.Domains[i]
-		if d.Kind != "rv64" || d.Outcome != want || d.Bank != bankOf[name] || len(d.Keys) < 7 || !strings.HasPrefix(d.Keys[0], "k1=console") {
+		if d.Kind != "rv64" || d.Outcome != want || d.Bank != bankOf[name+"/program"] || len(d.Keys) < 7 || !strings.HasPrefix(d.Keys[0], "k1=console") {
 			t.Errorf("%s: %+v", name, d)
 		}
 	}
@@ -570,8 +578,22 @@ func TestInspectJSON(t *testing.T) {
 			t.Errorf("no native domain %s", n)
 		}
 	}
-	if len(got.Meters) != 3 || got.Meters[0].Superior != 0 || got.Meters[1].Superior != got.Meters[0].ID {
+	meterOf := map[string]uint64{}
+	for _, mt := range got.Meters {
+		meterOf[mt.Name] = mt.ID
+	}
+	if len(got.Meters) != 5 || got.Meters[0].Superior != 0 {
 		t.Errorf("meters %+v", got.Meters)
+	}
+	for _, name := range []string{hello, pong} {
+		if mt := meterOf[name]; mt == 0 {
+			t.Errorf("no meter named %s: %+v", name, got.Meters)
+		}
+		for _, mt := range got.Meters {
+			if mt.Name == name+"/program" && mt.Superior != meterOf[name] || mt.Name == name && mt.Superior != got.Meters[0].ID {
+				t.Errorf("meter %+v", mt)
+			}
+		}
 	}
 	if len(got.Programs) != 2 || got.Console != "hello from keyfish\nargc=1\nargv[0]="+hello+"\n" {
 		t.Errorf("programs %+v console %q", got.Programs, got.Console)

@@ -152,6 +152,9 @@ func newReport(s *system.System, mf *machineFlags, end runEnd, want map[*system.
 		if meter := s.ObjectID(p.Meter); meter != 0 && meter != s.ObjectID(m.PrimeMeter()) {
 			r.names[meter] = p.Name
 		}
+		// The sub-bank and sub-meter the program holds and runs under.
+		r.names[s.ObjectID(p.ProgramBank)] = p.Name + "/program"
+		r.names[s.ObjectID(p.ProgramMeter)] = p.Name + "/program"
 		pj := programJSON{
 			Name: p.Name, Domain: id, Outcome: o.String(), Exited: o.Exited, Status: o.Status,
 			State: domains[id].State, Ticks: domains[id].Ticks,
