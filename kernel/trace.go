@@ -11,6 +11,7 @@ type Event struct {
 	Arg    int64    // the order code, trap code or similar
 }
 
+// String formats the event on one line, as traces are compared and printed.
 func (e Event) String() string {
 	return fmt.Sprintf("core%d dom%d %s %d", e.Core, e.Domain.index(), e.What, e.Arg)
 }
