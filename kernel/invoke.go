@@ -195,8 +195,9 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 		return
 	}
 	d.retry, d.stalledOn = false, nil
-	keys := &c.msgKeys
-	*keys = inv.keys
+	// The message's keys are delivered from inv itself, which is not
+	// used again: a CALL's fourth key becomes the invoker's resume key.
+	keys := &inv.keys
 	if inv.typ == abi.InvCall {
 		keys[3] = d.beginWait(d.waitKind())
 	}
@@ -222,8 +223,7 @@ func (c *Core) invokeResume(d *Domain, k Key, inv *invocation) {
 		c.invokeKernel(d, Key{}, inv)
 		return
 	}
-	keys := &c.msgKeys
-	*keys = inv.keys
+	keys := &inv.keys // as in invokeStart
 	if inv.typ == abi.InvCall {
 		keys[3] = d.beginWait(d.waitKind())
 	}
