@@ -584,14 +584,12 @@ func TestStoppedRemoteStallerWithdrawn(t *testing.T) {
 	}
 }
 
-// TestDeferredOpKeepsBusyOutbox: a domain key invocation of a domain
-// running on another core of the same cluster is deferred in the
-// invoker's outbox. That path filled the outbox without looking whether it
-// was still away with an earlier message (a reply or a withdrawn CALL to
-// another cluster), overwriting a message another cluster was handling.
-// The interleaving needs that outbox in flight at that moment, so it is
-// built by hand here: the invocation must be retried later instead.
-func TestDeferredOpKeepsBusyOutbox(t *testing.T) {
+// deferBehindBusyOutbox builds, by hand, a domain key invocation of a
+// domain running on core 1 by a domain running on core 0 of the same
+// cluster, whose outbox is away at another cluster with a reply (order
+// 77). It returns the system, the invoker's domain key, the invoker and the
+// target.
+func deferBehindBusyOutbox(t *testing.T) (*testSys, Key, *Domain, *Domain) {
 	s := newTestSys(t, Config{Topology: "native:2,native", Deterministic: true})
 	m := s.m
 	m.RegisterProgram("idle", func(x *Ctx) {})
@@ -600,13 +598,23 @@ func TestDeferredOpKeepsBusyOutbox(t *testing.T) {
 	m.MustCall(tgt, int64(abi.OCDomainSetHome), Words(0))
 	d, tg := inv.hdr.domain(), tgt.hdr.domain()
 	c0, c1 := m.cores[0], m.cores[1]
-	// The target runs on core 1; the invoker runs on core 0 with its
-	// outbox away at another cluster.
 	tg.state, tg.executing, c1.cur = dsExecuting, c1, tg
 	d.state, d.executing = dsExecuting, c0
 	d.out = outbox{kind: mReply, order: 77}
 	d.outBusy.Store(true)
 	c0.sendKernelOp(d, tgt, &invocation{typ: abi.InvCall, key: tgt, order: int64(abi.OCDomainGetState)})
+	return s, inv, d, tg
+}
+
+// TestDeferredOpKeepsBusyOutbox: a domain key invocation of a domain
+// running on another core of the same cluster is deferred in the
+// invoker's outbox. That path filled the outbox without looking whether it
+// was still away with an earlier message (a reply or a withdrawn CALL to
+// another cluster), overwriting a message another cluster was handling.
+// The interleaving needs that outbox in flight at that moment, so it is
+// built by hand here: the invocation must be retried later instead.
+func TestDeferredOpKeepsBusyOutbox(t *testing.T) {
+	_, _, d, tg := deferBehindBusyOutbox(t)
 	if d.out.kind != mReply || d.out.order != 77 {
 		t.Fatalf("the outbox in flight was overwritten: kind %d order %d", d.out.kind, d.out.order)
 	}
@@ -621,19 +629,8 @@ func TestDeferredOpKeepsBusyOutbox(t *testing.T) {
 // reading the state of a domain that by then belonged to another cluster's
 // lock, or had been freed and bought again.
 func TestStoppedOutWaiterLeavesList(t *testing.T) {
-	s := newTestSys(t, Config{Topology: "native:2,native", Deterministic: true})
-	m := s.m
-	m.RegisterProgram("idle", func(x *Ctx) {})
-	inv, tgt := s.native("idle"), s.native("idle")
-	m.MustCall(inv, int64(abi.OCDomainSetHome), Words(0))
-	m.MustCall(tgt, int64(abi.OCDomainSetHome), Words(0))
-	d, tg := inv.hdr.domain(), tgt.hdr.domain()
-	c0, c1 := m.cores[0], m.cores[1]
-	tg.state, tg.executing, c1.cur = dsExecuting, c1, tg
-	d.state, d.executing = dsExecuting, c0
-	d.out = outbox{kind: mReply, order: 77}
-	d.outBusy.Store(true)
-	c0.sendKernelOp(d, tgt, &invocation{typ: abi.InvCall, key: tgt, order: int64(abi.OCDomainGetState)})
+	s, inv, d, tg := deferBehindBusyOutbox(t)
+	m, c1 := s.m, s.m.cores[1]
 	cl := m.clusters[0]
 	if d.state != dsOutWait || len(cl.outWait) != 1 || m.stats.outWaiters.Load() != 1 {
 		t.Fatalf("the invoker is %s, %d parked, count %d: want it parked", d.state, len(cl.outWait), m.stats.outWaiters.Load())
