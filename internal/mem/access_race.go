@@ -1,4 +1,4 @@
-//go:build race
+//go:build race || keyfish_atomicmem
 
 package mem
 
@@ -7,6 +7,8 @@ import "sync/atomic"
 // In race builds every access is a sync/atomic access to the aligned 32-bit
 // word holding the bytes, so guest-level races (which are legal, as on real
 // hardware) are not reported, while races on the kernel's own data still are.
+// The build tag keyfish_atomicmem selects these accesses without the race
+// detector, to measure what they cost (BENCHMARKS.md).
 
 func (p *Page) word(off uint64) *uint32 { return (*uint32)(p.ptr(off &^ 3)) }
 
