@@ -30,8 +30,9 @@ func TestWild(t *testing.T) {
 // TestIllegal: privileged instructions, instructions outside RV64IMAC (F,
 // D), reserved encodings, and ebreak (sdk/hostile/illegal.c). Expected:
 // each traps to the domain keeper as KF_TRAP_ILLEGAL (or
-// KF_TRAP_BREAKPOINT) with the instruction bits as the detail; the user-level counters, fences and arithmetic run. The
-// program checks each outcome and exits 0.
+// KF_TRAP_BREAKPOINT) with the instruction bits as the detail; the
+// user-level counters, fences and arithmetic run. The program checks each
+// outcome and exits 0.
 func TestIllegal(t *testing.T) {
 	forTopologies(t, func(t *testing.T, e *env) {
 		e.wellBehaved()
