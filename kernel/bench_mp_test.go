@@ -35,6 +35,13 @@ func BenchmarkCrossClusterRoundTrip(b *testing.B) {
 	if s.m.Stats().Messages < uint64(b.N) {
 		b.Fatal("the round trips did not cross clusters")
 	}
+	var sleeps, spins uint64
+	for _, c := range s.m.cores {
+		sleeps += c.stats.sleeps
+		spins += c.stats.idleSpins
+	}
+	b.ReportMetric(float64(sleeps)/float64(b.N), "sleeps/op")
+	b.ReportMetric(float64(spins)/float64(b.N), "idlepolls/op")
 }
 
 // BenchmarkCacheLineBounce is the reference for cross-core messages: two

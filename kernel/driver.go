@@ -32,12 +32,17 @@ type Core struct {
 	preempt   atomic.Bool   // set by any core to cut the running domain's slice short
 	wake      chan struct{} // parallel mode: a send wakes the sleeping core
 
-	graceEpoch uint64   // the current invocation's reply waits for this epoch
-	trapCall   bool     // the current invocation is the kernel's CALL of a keeper for a trap
-	recallSeen uint64   // the last Machine.leaseRecall acted on
-	lease      lease    // CPU time reserved from the running domain's meter chain
-	spare      [3]lease // leases on the meters of domains that ran here lately
-	rv         rvCore   // the rv64 kind's per-core caches
+	graceEpoch uint64 // the current invocation's reply waits for this epoch
+	trapCall   bool   // the current invocation is the kernel's CALL of a keeper for a trap
+	recallSeen uint64 // the last Machine.leaseRecall acted on
+	// lease is the CPU time reserved from the running domain's meter
+	// chain: one of leases, which hold it and the leases on the meters of
+	// domains that ran here lately (switching between them moves no lease).
+	lease     *lease
+	leases    [4]lease
+	leaseTick uint64 // stamps lease.last
+
+	rv rvCore // the rv64 kind's per-core caches
 
 	req     request
 	rep     reply

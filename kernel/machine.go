@@ -137,6 +137,7 @@ func New(cfg Config) (*Machine, error) {
 		cl := &Cluster{m: m, index: i, kind: s.Kind, shared: s.Cores > 1}
 		for range s.Cores {
 			c := &Core{m: m, cl: cl, index: len(m.cores), wake: make(chan struct{}, 1)}
+			c.lease = &c.leases[0]
 			c.rv.init(m)
 			c.seen.Store(quiescent)
 			cl.cores = append(cl.cores, c)
@@ -147,6 +148,7 @@ func New(cfg Config) (*Machine, error) {
 	m.epochs.cores = m.cores
 	hostCl := &Cluster{m: m, index: -1}
 	m.host = &Core{m: m, cl: hostCl, index: -1}
+	m.host.lease = &m.host.leases[0]
 	m.host.rv.init(m)
 
 	h := m.newObjectUnlocked(objBank)

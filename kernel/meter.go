@@ -206,11 +206,12 @@ func (m *Machine) invokeMeter(c *Core, k Key, r *request, rep *reply) {
 type lease struct {
 	m        *Meter
 	alloc    uint32
-	left     int64 // ticks reserved and not yet used
-	used     int64 // ticks used since the reservation
-	reserved int64 // ticks reserved in all (counted in the chain's leased)
-	events   int   // native events not yet charged by the clock
-	clock    int64 // when the pending native events began
+	left     int64  // ticks reserved and not yet used
+	used     int64  // ticks used since the reservation
+	reserved int64  // ticks reserved in all (counted in the chain's leased)
+	events   int    // native events not yet charged by the clock
+	clock    int64  // when the pending native events began
+	last     uint64 // Core.leaseTick when it was last made current
 }
 
 func (l *lease) hdr() *header {
@@ -241,9 +242,9 @@ func (c *Core) meterFor(d *Domain) event {
 		if s.hdr == c.lease.hdr() && s.alloc == c.lease.alloc && c.lease.left > 0 {
 			return 0
 		}
-		for i := range c.spare {
-			if sp := &c.spare[i]; s.hdr == sp.hdr() && s.alloc == sp.alloc && sp.left > 0 {
-				c.switchLease(sp.m, sp.alloc, d.kind == abi.KindNative)
+		for i := range c.leases {
+			if l := &c.leases[i]; s.hdr == l.hdr() && s.alloc == l.alloc && l.left > 0 {
+				c.useLease(l, d.kind == abi.KindNative)
 				return 0
 			}
 		}
@@ -262,8 +263,8 @@ func (c *Core) meterFor(d *Domain) event {
 	}
 	// Used up: settle it before reserving again, so that our own lease
 	// does not count as someone else's below.
-	c.settleLease(&c.lease)
-	c.lease = lease{m: mt, alloc: mk.alloc}
+	c.settleLease(c.lease)
+	*c.lease = lease{m: mt, alloc: mk.alloc, last: c.leaseTick}
 	if d.kind == abi.KindNative {
 		c.lease.clock = c.m.now()
 	}
@@ -322,7 +323,7 @@ func (c *Core) chargeNative(d *Domain) {
 // chargeIdle charges the native events not yet charged up to time t, when
 // the core is about to idle, so that its idle time is charged to nobody.
 func (c *Core) chargeIdle(t int64) {
-	l := &c.lease
+	l := c.lease
 	if l.events > 0 && !c.m.det {
 		if el := t - l.clock; el > 0 {
 			l.left -= el
@@ -344,27 +345,45 @@ func (c *Core) chargeClock(d *Domain) {
 	c.lease.events = 0
 }
 
-// switchLease makes the core's current lease the one on meter mt,
-// keeping the current one among the spares: two domains under different
-// meters taking turns on a core settle nothing.
+// switchLease makes the core's current lease the one on meter mt, keeping
+// the others: two domains under different meters taking turns on a core
+// settle nothing. A lease on a new meter takes the place of the one least
+// recently used, which is settled.
 func (c *Core) switchLease(mt *Meter, alloc uint32, native bool) {
-	c.closeBatch(&c.lease)
-	now := int64(0)
-	if native {
-		now = c.m.now()
-	}
-	for i := range c.spare {
-		if s := &c.spare[i]; s.m == mt && s.alloc == alloc {
-			c.lease, *s = *s, c.lease
-			c.lease.clock = now
+	victim := &c.leases[0]
+	for i := range c.leases {
+		l := &c.leases[i]
+		if l.m == mt && l.alloc == alloc {
+			c.useLease(l, native)
 			return
 		}
+		if l.last < victim.last {
+			victim = l
+		}
 	}
-	last := len(c.spare) - 1
-	c.settleLease(&c.spare[last])
-	copy(c.spare[1:], c.spare[:last])
-	c.spare[0] = c.lease
-	c.lease = lease{m: mt, alloc: alloc, clock: now}
+	c.closeBatch(c.lease)
+	c.settleLease(victim)
+	c.leaseTick++
+	*victim = lease{m: mt, alloc: alloc, last: c.leaseTick}
+	if native {
+		victim.clock = c.m.now()
+	}
+	c.lease = victim
+}
+
+// useLease makes l, one of the core's leases, the current one.
+func (c *Core) useLease(l *lease, native bool) {
+	if l == c.lease {
+		return
+	}
+	c.closeBatch(c.lease)
+	c.leaseTick++
+	l.last = c.leaseTick
+	l.clock = 0
+	if native {
+		l.clock = c.m.now()
+	}
+	c.lease = l
 }
 
 // closeBatch charges a lease's native events not yet charged.
@@ -392,8 +411,7 @@ func (c *Core) settleLease(l *lease) {
 
 // flushMeter gives every lease the core holds back.
 func (c *Core) flushMeter() {
-	c.settleLease(&c.lease)
-	for i := range c.spare {
-		c.settleLease(&c.spare[i])
+	for i := range c.leases {
+		c.settleLease(&c.leases[i])
 	}
 }

@@ -61,6 +61,7 @@ func BenchmarkRV64RoundTrip(b *testing.B) {
 			if want := fmt.Sprintf("ping: %d round trips ok\n", b.N); con.String() != want {
 				b.Fatalf("console %q, want %q", con.String(), want)
 			}
+			b.ReportMetric(float64(s.M.Stats().Ticks)/float64(b.N), "insns/op")
 		})
 	}
 }
