@@ -61,7 +61,7 @@ func boot(args []string, stdout, stderr io.Writer) int {
 		*computes = demoComputes(mf.topology)
 	}
 
-	var console io.Writer = &lockedWriter{w: stdout}
+	console := stdout // the kernel serializes its console writes
 	buf := &consoleBuffer{}
 	if *asJSON {
 		console = buf

@@ -180,18 +180,6 @@ func runMachine(m *kernel.Machine, timeout time.Duration) (runEnd, error) {
 	return endQuiet, err
 }
 
-// lockedWriter serializes writes to w: several cores write the console.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 // consoleBuffer keeps what domains write to the console, up to a limit,
 // for summaries; it is safe for concurrent writes.
 type consoleBuffer struct {

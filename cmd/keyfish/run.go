@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return failure(stderr, "run", err)
 	}
 
-	s, err := system.New(mf.config(uint64(mem)+servicesMemory, &lockedWriter{w: stdout}, stderr))
+	s, err := system.New(mf.config(uint64(mem)+servicesMemory, stdout, stderr))
 	if err != nil {
 		return failure(stderr, "run", err)
 	}
