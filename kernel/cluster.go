@@ -255,6 +255,11 @@ func (cl *Cluster) addGrace(d *Domain, e uint64) {
 
 // finishGrace delivers the held replies whose grace period has passed.
 func (c *Core) finishGrace() bool {
+	if c.m.stats.grace.Load() == 0 {
+		// Nothing held anywhere: skip reading every core's epoch, lines
+		// that other cores write.
+		return false
+	}
 	cl := c.cl
 	safe := c.m.epochs.safe()
 	did := false
@@ -314,6 +319,9 @@ func (cl *Cluster) addTimer(d *Domain, t int64) {
 
 // fireTimers delivers the clock's replies whose time has come.
 func (c *Core) fireTimers() bool {
+	if c.m.stats.timers.Load() == 0 {
+		return false
+	}
 	cl := c.cl
 	now := c.m.now()
 	did := false

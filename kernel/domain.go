@@ -84,6 +84,10 @@ type Domain struct {
 	// cluster (SetHome); read by any core to route messages.
 	home atomic.Pointer[Cluster]
 
+	// What other cores read to reach the domain (header, home) is kept
+	// off the line of what its home writes at every event (state, ...).
+	_ cacheLinePad
+
 	state       runState
 	trap        trapInfo
 	pendingTrap bool // raise trap (to trapKeeper, or the domain keeper) when next run
@@ -123,10 +127,11 @@ type Domain struct {
 	// cluster. Written by the home cluster before posting; read by the
 	// consuming cluster, which clears outBusy when done with it. Both
 	// sit on cache lines of their own, apart from the fields the home
-	// cluster keeps touching.
+	// cluster keeps touching; outBusy shares the outbox's first line,
+	// which the consuming cluster has just read when it clears outBusy.
 	_          cacheLinePad
-	out        outbox
 	outBusy    atomic.Bool
+	out        outbox
 	inext      *Domain // links the outbox into an inbox (the inbox's lock)
 	_          cacheLinePad
 	remoteCall uint64 // the resume generation of a CALL sent to another cluster (home)

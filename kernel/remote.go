@@ -218,7 +218,9 @@ func (cl *Cluster) dropOutWait(d *Domain) {
 // unparkOutWaiters makes ready the parked domains whose outbox is free.
 func (c *Core) unparkOutWaiters() bool {
 	cl := c.cl
-	if !cl.outWaitKick.Swap(false) {
+	// Load first: other clusters' cores read this line (Cluster.idle) at
+	// every post, and a Swap would take it from them each time.
+	if !cl.outWaitKick.Load() || !cl.outWaitKick.Swap(false) {
 		return false
 	}
 	did := false
