@@ -32,3 +32,61 @@ func TestNativePingPong(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoteStringLengths sends strings of every length class between
+// clusters (empty, inline in the outbox, just past inline, the limit) and
+// checks that each comes back from pong intact.
+func TestRemoteStringLengths(t *testing.T) {
+	lengths := []int{0, 1, outboxInline - 1, outboxInline, outboxInline + 1, 1000, int(abi.LimitString)}
+	msg := func(i int) []byte {
+		b := make([]byte, lengths[i])
+		for j := range b {
+			b[j] = byte(i*31 + j)
+		}
+		return b
+	}
+	for _, topo := range []string{"native,native", "native:2"} {
+		t.Run(topo, func(t *testing.T) {
+			s := newTestSys(t, Config{Topology: topo, Deterministic: true, Seed: 5})
+			bad := 0
+			s.m.RegisterProgram("sizes", func(x *Ctx) {
+				r := x.Regs()
+				if i := r[0]; i > 0 && string(x.Data()) != string(msg(int(i-1))) {
+					bad++
+					t.Errorf("length %d: got %d bytes back, want them intact", lengths[i-1], len(x.Data()))
+				}
+				if int(r[0]) == len(lengths) {
+					return
+				}
+				r[0]++
+				x.CallGate(krPartner, &Msg{Data: msg(int(r[0] - 1))})
+			})
+			pong := s.native("pong")
+			sizes := s.native("sizes")
+			start, err := s.m.StartKey(pong, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.m.SetKeyReg(sizes, int(krPartner), start); err != nil {
+				t.Fatal(err)
+			}
+			if topo == "native,native" {
+				s.m.MustCall(pong, int64(abi.OCDomainSetHome), Words(1))
+				s.m.MustCall(sizes, int64(abi.OCDomainSetHome), Words(0))
+			}
+			if err := s.m.MakeAvailable(pong); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.m.RunDomain(sizes); err != nil {
+				t.Fatal(err)
+			}
+			s.run()
+			if got := s.regs(sizes)[0]; got != uint64(len(lengths)) || bad != 0 {
+				t.Fatalf("%d of %d strings sent, %d bad", got, len(lengths), bad)
+			}
+			if topo == "native,native" && s.m.Stats().Messages == 0 {
+				t.Fatal("nothing crossed between clusters")
+			}
+		})
+	}
+}

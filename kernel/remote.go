@@ -30,6 +30,10 @@ type outbox struct {
 	key   Key // the key invoked
 	order int64
 	n     int // string length
+	// A string of up to outboxInline bytes travels in small, on the
+	// outbox's own cache lines; a longer one in buf, allocated the first
+	// time the domain sends one and kept.
+	small [outboxInline]byte
 	buf   *[abi.LimitString]byte
 	keys  [4]Key
 	gen   uint64 // CALL: the sender's resume generation
@@ -40,6 +44,30 @@ type outbox struct {
 
 	stopOnReturn bool // the sender was stopped while its outbox was away
 	scan         int  // mCalleeGone: next key register to look at
+}
+
+// outboxInline is the longest string an outbox carries inline: enough
+// for a trap message or a few words.
+const outboxInline = 64
+
+// data returns the outbox's string.
+func (o *outbox) data() []byte {
+	if o.n <= outboxInline {
+		return o.small[:o.n]
+	}
+	return o.buf[:o.n]
+}
+
+// setData copies p into the outbox as its string.
+func (o *outbox) setData(p []byte) {
+	if len(p) <= outboxInline {
+		o.n = copy(o.small[:], p)
+		return
+	}
+	if o.buf == nil {
+		o.buf = new([abi.LimitString]byte)
+	}
+	o.n = copy(o.buf[:], p)
 }
 
 // inbox is a cluster's queue of outboxes from other clusters.
@@ -88,12 +116,8 @@ func (c *Core) post(cl *Cluster, d *Domain) {
 // fillOutbox copies an invocation into d's outbox.
 func (d *Domain) fillOutbox(kind msgKind, k Key, inv *invocation) {
 	o := &d.out
-	if o.buf == nil {
-		o.buf = new([abi.LimitString]byte)
-	}
-	buf := o.buf
-	*o = outbox{kind: kind, typ: inv.typ, key: k, order: inv.order, buf: buf, keys: inv.keys}
-	o.n = copy(buf[:], inv.data)
+	*o = outbox{kind: kind, typ: inv.typ, key: k, order: inv.order, buf: o.buf, keys: inv.keys}
+	o.setData(inv.data)
 	if inv.typ == abi.InvCall && kind != mKernel {
 		// A domain key's answer comes back in the outbox itself: no
 		// resume key for it.
@@ -330,7 +354,7 @@ func (c *Core) recvInvoke(s *Domain) {
 // tells s's home. (mu)
 func (c *Core) deliverOutbox(s, t *Domain) {
 	o := &s.out
-	kindOf(t.kind).deliver(c, t, o.order, o.buf[:o.n], &o.keys, int64(o.key.db))
+	kindOf(t.kind).deliver(c, t, o.order, o.data(), &o.keys, int64(o.key.db))
 	c.makeReadyLocked(t)
 	if o.typ == abi.InvCall {
 		// s waits at home for t's reply; its outbox is free.
@@ -364,7 +388,7 @@ func (c *Core) recvReply(s *Domain) {
 	delivered := false
 	if k.live().hdr != nil && w.state == dsWaiting {
 		o := &s.out
-		delivered = c.resumeWaiter(w, k, o.order, o.buf[:o.n], &o.keys)
+		delivered = c.resumeWaiter(w, k, o.order, o.data(), &o.keys)
 		if delivered {
 			c.makeReadyLocked(w)
 		}
@@ -404,7 +428,7 @@ func (c *Core) recvKernel(s *Domain) {
 func (c *Core) performOutboxOp(s, t *Domain, k Key) {
 	o := &s.out
 	req := &c.req
-	req.order, req.data, req.keys = o.order, o.buf[:o.n], o.keys
+	req.order, req.data, req.keys = o.order, o.data(), o.keys
 	rep := &c.rep
 	*rep = reply{}
 	op, rc := decodeDomainInvocation(req)
@@ -413,7 +437,7 @@ func (c *Core) performOutboxOp(s, t *Domain, k Key) {
 	} else {
 		c.m.performDomain(c, t, k, op, req, rep)
 	}
-	o.n = copy(o.buf[:], rep.data)
+	o.setData(rep.data)
 	o.keys = rep.keys
 	if s.home.Load() == c.cl {
 		// A local invoker deferred behind an executing domain.
@@ -492,7 +516,7 @@ func (c *Core) completeAtHome(s *Domain) {
 	}
 	switch o.typ {
 	case abi.InvCall:
-		kindOf(s.kind).deliver(c, s, o.rc, o.buf[:o.n], &o.keys, int64(abi.EcallFromResume))
+		kindOf(s.kind).deliver(c, s, o.rc, o.data(), &o.keys, int64(abi.EcallFromResume))
 		c.makeReadyLocked(s)
 	case abi.InvReturn:
 		c.becomeAvailableLocked(s)
