@@ -46,14 +46,19 @@ func BenchmarkCallRV64(b *testing.B) {
 }
 
 // BenchmarkZeroFault is a page fault served by the zero keeper (b.N pages
-// touched, at most the heap's 65536).
+// touched, at most the heap's 65536): in a native cluster of its own, and
+// on the faulting core (a cluster of both kinds).
 func BenchmarkZeroFault(b *testing.B) {
-	n := min(b.N, 65536)
-	d, faults, _, err := benchEnv().touchRun(n, false)
-	if err != nil {
-		b.Fatal(err)
+	for _, topo := range []string{"rv64,native", "rv64+native"} {
+		b.Run(topo, func(b *testing.B) {
+			n := min(b.N, 65536)
+			d, faults, _, err := benchEnv().touchRun(topo, n, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(d.Nanoseconds())/float64(faults), "ns/fault")
+		})
 	}
-	b.ReportMetric(float64(d.Nanoseconds())/float64(faults), "ns/fault")
 }
 
 // BenchmarkInterpDomain runs b.N rounds of the compute image as a domain.

@@ -21,13 +21,13 @@ func init() {
 	register("bank/buy-page", "a native domain buying a page from a bank", benchBuyPage)
 }
 
-// touchRun runs touch over n pages and returns the run's time, the faults
-// trapped and the pages its bank bought. With warm, the machine has first
-// bought and destroyed n pages and n/8 nodes, so that the zero keeper's
-// purchases reuse storage the host has touched before instead of fresh
-// host memory.
-func (e *env) touchRun(n int, warm bool) (time.Duration, uint64, uint64, error) {
-	s, err := newSys("rv64,native", uint64(n)*8192+64<<20)
+// touchRun runs touch over n pages on topology topo and returns the run's
+// time, the faults trapped and the pages its bank bought. With warm, the
+// machine has first bought and destroyed n pages and n/8 nodes, so that
+// the zero keeper's purchases reuse storage the host has touched before
+// instead of fresh host memory.
+func (e *env) touchRun(topo string, n int, warm bool) (time.Duration, uint64, uint64, error) {
+	s, err := newSys(topo, uint64(n)*8192+64<<20)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -84,13 +84,13 @@ func (e *env) touchRun(n int, warm bool) (time.Duration, uint64, uint64, error) 
 // kernel's storage new from the host and recycled from a destroyed bank.
 func benchFault(e *env) ([]Result, error) {
 	n := e.size(20000, 2000)
-	faultSeries := func(name string, warm bool, faults *[]float64) *series {
+	faultSeries := func(name, topo string, warm bool, faults *[]float64) *series {
 		return newSeries(name, func() (float64, error) {
-			d0, f0, _, err := e.touchRun(0, warm)
+			d0, f0, _, err := e.touchRun(topo, 0, warm)
 			if err != nil {
 				return 0, err
 			}
-			d1, f1, pages, err := e.touchRun(n, warm)
+			d1, f1, pages, err := e.touchRun(topo, n, warm)
 			if err != nil {
 				return 0, err
 			}
@@ -101,13 +101,15 @@ func benchFault(e *env) ([]Result, error) {
 			return float64((d1 - d0).Nanoseconds()) / float64(f1-f0), nil
 		})
 	}
-	var faults, warmFaults []float64
-	fresh := faultSeries("keyfish, fresh host memory", false, &faults)
-	warm := faultSeries("keyfish, recycled storage", true, &warmFaults)
+	var faults, warmFaults, oneFaults, oneWarmFaults []float64
+	fresh := faultSeries("keyfish, fresh host memory", "rv64,native", false, &faults)
+	warm := faultSeries("keyfish, recycled storage", "rv64,native", true, &warmFaults)
+	one := faultSeries("keyfish, keeper on the faulting core", "rv64+native", false, &oneFaults)
+	oneWarm := faultSeries("keyfish, keeper on the faulting core, recycled", "rv64+native", true, &oneWarmFaults)
 	linux := optional("Linux demand-zero page fault", func() (float64, error) { return linuxFault(n) },
 		func() error { _, err := linuxFault(16); return err })
 	goAlloc := newSeries("Go heap: a zeroed 4 KiB page", func() (float64, error) { return goPageAlloc(n) })
-	if err := e.sample(fresh, warm, linux, goAlloc); err != nil {
+	if err := e.sample(fresh, warm, one, oneWarm, linux, goAlloc); err != nil {
 		return nil, err
 	}
 	what := fmt.Sprintf("%d pages touched per run; a fault is a CALL from the rv64 core to the zero keeper on the native core, which buys the page (and nodes to map it)", n)
@@ -119,7 +121,15 @@ func benchFault(e *env) ([]Result, error) {
 	rw.Desc = "the same, with the machine's storage recycled from a destroyed bank (no fresh host memory)"
 	rw.setTarget(atMost(1000))
 	rw.Extra = map[string]float64{"faults per run": median(warmFaults)}
-	return []Result{r, rw}, nil
+	r1 := result("fault/zero-one-core", "ns", one.samples, linux.ref("ns"), fresh.ref("ns"))
+	r1.Desc = "the same on one core that runs both kinds (rv64+native): the keeper runs on the faulting core, no message between clusters"
+	r1.setTarget(atMost(1000))
+	r1.Extra = map[string]float64{"faults per run": median(oneFaults)}
+	r1w := result("fault/zero-one-core-recycled", "ns", oneWarm.samples, linux.ref("ns"), warm.ref("ns"))
+	r1w.Desc = "the same on one core of both kinds, with recycled storage"
+	r1w.setTarget(atMost(1000))
+	r1w.Extra = map[string]float64{"faults per run": median(oneWarmFaults)}
+	return []Result{r, rw, r1, r1w}, nil
 }
 
 // fillProgram buys regs[0] nodes from the bank in key register 2, keeping

@@ -220,9 +220,7 @@ func (s *sys) wantLines(line string, n int) error {
 func rv64Ticks(st kernel.Stats) uint64 {
 	var n uint64
 	for _, c := range st.Cores {
-		if c.Kind == "rv64" {
-			n += c.Ticks
-		}
+		n += c.RV64Instructions
 	}
 	return n
 }

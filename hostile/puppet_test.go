@@ -147,9 +147,10 @@ func newPuppetRig(tb testing.TB, cfg kernel.Config, n int, next opSource, ecallA
 	meter := must(r.bank, abi.OCBankBuyMeter, kernel.Words(1<<62), m.PrimeMeter()).Keys[0]
 	var native, rv []int
 	for i, c := range m.Clusters() {
-		if c.Kind == abi.KindNative {
+		if c.Kinds.Has(abi.KindNative) {
 			native = append(native, i)
-		} else {
+		}
+		if c.Kinds.Has(abi.KindRV64) {
 			rv = append(rv, i)
 		}
 	}

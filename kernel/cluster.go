@@ -8,13 +8,13 @@ import (
 	"github.com/keyfish-os/keyfish/abi"
 )
 
-// Cluster is a group of cores of one CPU kind sharing one ready queue: an
-// SMP island. Its domains are homed here; only its cores change their
-// scheduling state.
+// Cluster is a group of cores sharing one ready queue: an SMP island. Its
+// cores run domains of its CPU kinds (usually one). Its domains are homed
+// here; only its cores change their scheduling state.
 type Cluster struct {
 	m     *Machine
 	index int
-	kind  abi.Kind
+	kinds KindSet
 	cores []*Core
 
 	// mu guards the ready queue, the stall queues, grace list and timers,

@@ -387,13 +387,13 @@ func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *reque
 	}
 }
 
-// setHome moves an idle domain to another cluster of its CPU kind.
+// setHome moves an idle domain to another cluster that runs its CPU kind.
 func (m *Machine) setHome(d *Domain, idx int) abi.RC {
 	if idx >= len(m.clusters) {
 		return abi.RCRange
 	}
 	to := m.clusters[idx]
-	if to.kind != d.kind {
+	if !to.kinds.Has(d.kind) {
 		return abi.RCBadArgument
 	}
 	switch d.state {

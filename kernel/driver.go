@@ -63,7 +63,8 @@ type Core struct {
 type coreStats struct {
 	events, invocations, kernelCalls, traps, retries, slices uint64
 	busyTicks, idleSpins, sleeps                             uint64
-	idleNanos                                                int64 // time spent idle (spinning or asleep)
+	rvInsns                                                  uint64 // the part of busyTicks that is rv64 instructions
+	idleNanos                                                int64  // time spent idle (spinning or asleep)
 	posts                                                    uint64
 	maxInbox                                                 int64 // the longest inbox this core posted to
 	byKey                                                    [32]uint64

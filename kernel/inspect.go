@@ -34,13 +34,18 @@ type Stats struct {
 
 // CoreStats is one core's part.
 type CoreStats struct {
-	Cluster     int
+	Cluster int
+	// Kind names the CPU kinds the core runs, in topology syntax ("rv64",
+	// "native", "rv64+native").
 	Kind        string
 	Events      uint64 // domain runs handled
 	Invocations uint64
 	Traps       uint64
 	Slices      uint64 // preemptions at the end of a slice
 	Ticks       uint64 // ticks charged for domains it ran
+	// RV64Instructions and NativeTicks split Ticks by the kind of
+	// domain charged: rv64 instructions retired, native time.
+	RV64Instructions, NativeTicks uint64
 	// Utilization is the fraction of Run's wall time the core was not
 	// idle (parallel mode; 0 in deterministic mode).
 	Utilization float64
@@ -79,9 +84,10 @@ func (m *Machine) Stats() Stats {
 	m.console.mu.Unlock()
 	for _, c := range m.cores {
 		cs := CoreStats{
-			Cluster: c.cl.index, Kind: KindName(c.cl.kind), Events: c.stats.events,
+			Cluster: c.cl.index, Kind: c.cl.kinds.String(), Events: c.stats.events,
 			Invocations: c.stats.invocations, Traps: c.stats.traps, Slices: c.stats.slices,
 			Ticks: c.stats.busyTicks, Sleeps: c.stats.sleeps,
+			RV64Instructions: c.stats.rvInsns, NativeTicks: c.stats.busyTicks - c.stats.rvInsns,
 		}
 		if !m.det && m.runNanos > 0 {
 			cs.Utilization = max(0, 1-float64(c.stats.idleNanos)/float64(m.runNanos))

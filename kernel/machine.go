@@ -131,10 +131,12 @@ func New(cfg Config) (*Machine, error) {
 	m.console.w = cfg.Console
 	m.tracing = cfg.Trace != nil
 	for i, s := range specs {
-		if !validKind(s.Kind) {
-			return nil, fmt.Errorf("topology %q: CPU kind %s is not built in", cfg.Topology, KindName(s.Kind))
+		for k := abi.Kind(0); k < 64; k++ {
+			if s.Kinds.Has(k) && !validKind(k) {
+				return nil, fmt.Errorf("topology %q: CPU kind %s is not built in", cfg.Topology, KindName(k))
+			}
 		}
-		cl := &Cluster{m: m, index: i, kind: s.Kind, shared: s.Cores > 1}
+		cl := &Cluster{m: m, index: i, kinds: s.Kinds, shared: s.Cores > 1}
 		for range s.Cores {
 			c := &Core{m: m, cl: cl, index: len(m.cores), wake: make(chan struct{}, 1)}
 			c.lease = &c.leases[0]
@@ -170,14 +172,15 @@ func (m *Machine) newObjectUnlocked(k objKind) *header {
 }
 
 // clusterFor picks the home cluster for a new domain of kind k: the
-// invoker's cluster if it is of that kind, else the least loaded one.
+// invoker's cluster if it runs that kind, else the least loaded one that
+// does.
 func (m *Machine) clusterFor(k abi.Kind, c *Core) *Cluster {
-	if c != nil && c.cl.kind == k && c.cl.index >= 0 {
+	if c != nil && c.cl.kinds.Has(k) && c.cl.index >= 0 {
 		return c.cl
 	}
 	var best *Cluster
 	for _, cl := range m.clusters {
-		if cl.kind == k && (best == nil || cl.homed.Load() < best.homed.Load()) {
+		if cl.kinds.Has(k) && (best == nil || cl.homed.Load() < best.homed.Load()) {
 			best = cl
 		}
 	}
@@ -503,7 +506,7 @@ func (m *Machine) Cores() int { return len(m.cores) }
 func (m *Machine) Clusters() []ClusterSpec {
 	out := make([]ClusterSpec, len(m.clusters))
 	for i, cl := range m.clusters {
-		out[i] = ClusterSpec{Kind: cl.kind, Cores: len(cl.cores)}
+		out[i] = ClusterSpec{Kinds: cl.kinds, Cores: len(cl.cores)}
 	}
 	return out
 }

@@ -87,6 +87,7 @@ func (rvKind) run(c *Core, d *Domain) event {
 		ex := rc.core.Run(r, &rc.trans, d.asid, uint64(budget))
 		n := int64(ex.Executed)
 		c.charge(d, n)
+		c.stats.rvInsns += uint64(n)
 		c.slice -= n
 		if c.m.det {
 			c.m.advance(n)

@@ -20,6 +20,8 @@ var topologies = []struct {
 	{"deterministic", kernel.Config{Topology: "rv64,native", Deterministic: true, Seed: 7}},
 	{"parallel", kernel.Config{Topology: "rv64:2,native"}},
 	{"multikernel", kernel.Config{Topology: "2*rv64:1,native:1", Deterministic: true, Seed: 11}},
+	{"one core of both kinds", kernel.Config{Topology: "rv64+native", Deterministic: true, Seed: 13}},
+	{"mixed smp", kernel.Config{Topology: "rv64+native:2"}},
 }
 
 func newSys(t *testing.T, cfg kernel.Config) (*System, *conbuf.Buffer) {
@@ -157,6 +159,15 @@ func TestExamples(t *testing.T) {
 				wantExit(t, p, 0)
 				if got := con.String(); got != "malloc: ok\n" {
 					t.Fatalf("console: %q", got)
+				}
+				st := s.M.Stats()
+				if st.Traps["fault"] == 0 {
+					t.Fatal("the heap grew without a fault to the zero keeper")
+				}
+				if len(s.M.Clusters()) == 1 && st.Messages != 0 {
+					// The zero keeper is homed with the program: its
+					// faults are served inside the cluster.
+					t.Fatalf("%d messages between clusters on one cluster", st.Messages)
 				}
 			})
 		})

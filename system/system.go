@@ -66,11 +66,11 @@ func New(cfg kernel.Config) (*System, error) {
 
 func (s *System) needNative() error {
 	for _, c := range s.M.Clusters() {
-		if c.Kind == abi.KindNative {
+		if c.Kinds.Has(abi.KindNative) {
 			return nil
 		}
 	}
-	return fmt.Errorf("topology %s has no native cluster: the system services need one", kernel.FormatTopology(s.M.Clusters()))
+	return fmt.Errorf("topology %s has no cluster that runs native domains: the system services need one", kernel.FormatTopology(s.M.Clusters()))
 }
 
 // exitProgram records the status a program returned to its exit key.

@@ -117,12 +117,12 @@ func (f *machineFlags) check() string {
 	}
 	var rv, native bool
 	for _, s := range specs {
-		rv = rv || s.Kind == abi.KindRV64
-		native = native || s.Kind == abi.KindNative
+		rv = rv || s.Kinds.Has(abi.KindRV64)
+		native = native || s.Kinds.Has(abi.KindNative)
 	}
 	switch {
 	case !native:
-		return fmt.Sprintf("topology %q has no native cluster: the system services (zero keeper, creator) run there; add ,native", f.topology)
+		return fmt.Sprintf("topology %q has no native cluster: the system services (zero keeper, creator) run there; add ,native (or make a cluster rv64+native)", f.topology)
 	case !rv:
 		return fmt.Sprintf("topology %q has no rv64 cluster: programs run there; add rv64", f.topology)
 	}

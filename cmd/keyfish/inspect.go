@@ -163,7 +163,7 @@ func demoComputes(topology string) int {
 	n := 0
 	specs, _ := kernel.ParseTopology(topology)
 	for _, s := range specs {
-		if s.Kind == abi.KindRV64 {
+		if s.Kinds.Has(abi.KindRV64) {
 			n += s.Cores
 		}
 	}

@@ -183,11 +183,8 @@ func newReport(s *system.System, mf *machineFlags, end runEnd, want map[*system.
 		r.Stats.InvocationsTotal += n
 	}
 	for i, c := range st.Cores {
-		if c.Kind == "rv64" {
-			r.Stats.RV64Instructions += c.Ticks
-		} else {
-			r.Stats.NativeTicks += c.Ticks
-		}
+		r.Stats.RV64Instructions += c.RV64Instructions
+		r.Stats.NativeTicks += c.NativeTicks
 		r.Stats.Cores = append(r.Stats.Cores, coreJSON{
 			Core: i, Cluster: c.Cluster, Kind: c.Kind, Events: c.Events, Invocations: c.Invocations,
 			Traps: c.Traps, Slices: c.Slices, Ticks: c.Ticks, Utilization: c.Utilization,
