@@ -653,7 +653,7 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 	}
 	lid8 := c.lidFor(asid) << 3
 	x := &c.x
-	copy(x[:32], r.X[:])
+	*(*[32]uint64)(x[:32]) = r.X
 	x[0] = 0
 	pc := r.PC
 	n := budget
@@ -692,7 +692,7 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 		}
 	}
 	x[0] = 0
-	copy(r.X[:], x[:32])
+	r.X = *(*[32]uint64)(x[:32])
 	r.PC = pc
 	ex.Executed = budget - n
 	r.Instret += ex.Executed
