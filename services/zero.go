@@ -12,6 +12,10 @@ import (
 // Key registers of the zero keeper.
 const (
 	zeroSelf  = 1                      // its own start key, put in the segments it makes
+	zeroDisc  = 2                      // the discrim, to recognize the window of the last fault
+	zeroLWin  = 3                      // the red node of the last window served
+	zeroLLeaf = 4                      // the node that maps the 16 pages around the last fault
+	zeroLBank = 5                      // the last window's bank
 	zeroBank  = 10                     // scratch: the bank of the faulting segment
 	zeroNode  = 11                     // scratch: the node being walked
 	zeroChild = 9                      // scratch: a child node or a new page
@@ -27,6 +31,14 @@ const ZeroName = "zero"
 // window's bank. A window that cannot be served (its bank refuses, or the
 // fault is not a missing page) is declined: the trap goes on to the
 // domain's keeper. Register 0 counts the faults served.
+//
+// It remembers the node that maps the last fault's 64 KiB (registers 1
+// and 2, key registers zeroLWin to zeroLBank), so that the next fault
+// there, the common case of a heap or stack growing, costs three kernel
+// calls instead of a walk from the window's root. Only the keeper changes
+// its trees; should the remembered node nevertheless have left the tree,
+// the instruction faults again at the same address, and a second fault at
+// the address it served last is always served by the walk.
 //
 // Orders: a fault (abi.TrapFault, from the kernel); abi.OCZeroMakeSegment
 // [size] with key 0 a bank, answered with key 0 a window segment key;
@@ -63,6 +75,16 @@ func zeroFault(x *kernel.Ctx) int64 {
 		return 1
 	}
 	off := x.Word(int(abi.TrapMsgOffset))
+	r := x.Regs()
+	if r[1] == off>>16+1 && r[2] != off+1 &&
+		call(x, zeroDisc, abi.OCDiscrimCompare, 0, [4]uint8{zeroRed, zeroLWin}) == 1 &&
+		call(x, zeroLBank, abi.OCBankBuyPage, zeroChild, [4]uint8{}) == 0 {
+		call(x, zeroLLeaf, abi.OCNodeSwap, 0, [4]uint8{zeroChild}, off>>12&15)
+		r[0]++
+		r[2] = off + 1
+		return 0
+	}
+	r[1], r[2] = 0, 0
 	// The window's format gives its size; invoking a data key returns it.
 	if call(x, zeroRed, abi.OCNodeFetch, zeroChild, [4]uint8{}, uint64(abi.RedFormatSlot)) != 0 {
 		return 1
@@ -92,7 +114,11 @@ func zeroFault(x *kernel.Ctx) int64 {
 		return rc
 	}
 	call(x, zeroNode, abi.OCNodeSwap, 0, [4]uint8{zeroChild}, off>>12&15)
-	x.Regs()[0]++
+	r[0]++
+	x.Move(zeroLWin, zeroRed)
+	x.Move(zeroLLeaf, zeroNode)
+	x.Move(zeroLBank, zeroBank)
+	r[1], r[2] = off>>16+1, off+1
 	return 0
 }
 
@@ -132,6 +158,13 @@ func StartZero(m *kernel.Machine, bank, meter kernel.Key) (kernel.Key, error) {
 		return kernel.Key{}, err
 	}
 	if err := m.SetKeyReg(dom, zeroSelf, start); err != nil {
+		return kernel.Key{}, err
+	}
+	disc, err := m.DeviceKey(abi.KTDiscrim)
+	if err != nil {
+		return kernel.Key{}, err
+	}
+	if err := m.SetKeyReg(dom, zeroDisc, disc); err != nil {
 		return kernel.Key{}, err
 	}
 	return start, m.MakeAvailable(dom)
