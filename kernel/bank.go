@@ -163,7 +163,15 @@ func (m *Machine) sell(c *Core, b *Bank, k Key) abi.RC {
 	h := k.hdr
 	m.ledger.Lock()
 	ob := h.bank.Load()
-	if ob == nil || !b.owns(ob) {
+	if h.alloc.Load() != k.alloc || ob == nil || ob.dead.Load() {
+		// Sold, or its bank destroyed, by another core since k was
+		// looked at: k is void now. (Unlinking it again would cut its
+		// bank's list, or a destroyed bank's sweep list, short, and
+		// credit the bank twice.)
+		m.ledger.Unlock()
+		return abi.RCBadKey
+	}
+	if !b.owns(ob) {
 		m.ledger.Unlock()
 		return abi.RCWrongBank
 	}
@@ -173,22 +181,21 @@ func (m *Machine) sell(c *Core, b *Bank, k Key) abi.RC {
 	}
 	ob.unlink(h)
 	ob.credit(h.kind)
+	// Void every key now, under the ledger, so that a sale of the same
+	// object racing this one sees it sold; free the slot once no core
+	// can be using it.
+	h.alloc.Add(1)
 	m.ledger.Unlock()
-	// Void every key now; free the slot once no core can be using it.
 	switch h.kind {
 	case objDomain:
-		h.alloc.Add(1)
 		m.killDomain(h.domain())
 		c.waitGrace(m.epochs.bump())
 		return abi.RCOk
 	case objNode:
 		n := h.node()
 		n.mu.Lock()
-		h.alloc.Add(1)
 		n.slots = [16]Key{}
 		n.mu.Unlock()
-	default:
-		h.alloc.Add(1)
 	}
 	e := m.epochs.bump()
 	if h.mapped.Load() {
@@ -339,6 +346,13 @@ func (m *Machine) invokeBank(c *Core, k Key, r *request, rep *reply) {
 	case abi.OCBankBuyNode:
 		h, rc := m.buy(b, objNode)
 		if rc == abi.RCOk {
+			// Selling a node empties it, but an operation on another core
+			// that looked at the node's key before the sale may still have
+			// stored a key in it: empty it again for its new owner.
+			n := h.node()
+			n.mu.Lock()
+			n.slots = [16]Key{}
+			n.mu.Unlock()
 			rep.keys[0] = keyTo(h, abi.KTNode, 0, 0)
 		}
 		rep.rc = int64(rc)

@@ -145,7 +145,7 @@ func (m *Machine) checkSlots(live map[*header]*Bank, fail func(string, ...any)) 
 			case h.kind == objDomain && h.domain().dead():
 				// killed: its home cluster reaps it
 			default:
-				fail("%s %d is neither live, free, in limbo nor awaiting sweep or reaping", h.kind, h.id.index())
+				fail("%s %d is neither live, free, in limbo nor awaiting sweep or reaping (%s)", h.kind, h.id.index(), m.describeSlot(h))
 			}
 		}
 	}
@@ -232,6 +232,18 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 		}
 		seen[d] = q
 	}
+	// An outbox is in at most one inbox or stall queue; the domain itself
+	// may meanwhile be in a queue of its own cluster (outboxes noted apart).
+	outboxAt := map[*Domain]string{}
+	noteOutbox := func(d *Domain, q string) {
+		if prev, ok := outboxAt[d]; ok {
+			fail("domain %d's outbox is in %s and in %s", d.id.index(), prev, q)
+		}
+		outboxAt[d] = q
+		if !d.outBusy.Load() {
+			fail("domain %d's outbox is in %s but not marked busy", d.id.index(), q)
+		}
+	}
 	for _, cl := range m.clusters {
 		n := 0
 		for d := cl.readyHead; d != nil; d = d.qnext {
@@ -281,9 +293,7 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 		n = 0
 		for d := cl.inbox.head; d != nil; d = d.inext {
 			n++
-			if !d.outBusy.Load() {
-				fail("domain %d's outbox is in cluster %d's inbox but not marked busy", d.id.index(), cl.index)
-			}
+			noteOutbox(d, fmt.Sprintf("cluster %d's inbox", cl.index))
 			if n > ndom+1 {
 				fail("cluster %d's inbox is longer than the number of domains", cl.index)
 				break
@@ -309,10 +319,23 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 		n := 0
 		for s := t.stallHead; s != nil; s = s.snext {
 			n++
-			note(s, fmt.Sprintf("domain %d's stall queue", t.id.index()))
-			local := s.home.Load() == t.home.Load()
-			if local && s.state != dsStalled || !local && s.state != dsSending && s.state != dsWaiting {
-				fail("domain %d stalled on domain %d is %s", s.id.index(), t.id.index(), s.state)
+			q := fmt.Sprintf("domain %d's stall queue", t.id.index())
+			switch {
+			case s.home.Load() == t.home.Load():
+				note(s, q)
+				if s.state != dsStalled {
+					fail("domain %d stalled on domain %d is %s", s.id.index(), t.id.index(), s.state)
+				}
+			default:
+				// A remote staller's outbox waits here. Its domain waits
+				// for the answer, unless the message was cancelled (the
+				// domain stopped or killed since): then the outbox only
+				// waits to be withdrawn, and the domain may do anything
+				// else meanwhile.
+				noteOutbox(s, q)
+				if s.state != dsSending && s.state != dsWaiting && !s.outboxCancelled() {
+					fail("domain %d stalled on domain %d is %s", s.id.index(), t.id.index(), s.state)
+				}
 			}
 			if n > ndom {
 				fail("domain %d's stall queue is longer than the number of domains", t.id.index())
@@ -363,4 +386,21 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 			}
 		}
 	}
+}
+
+// describeSlot says what the checker knows of a slot it cannot account
+// for: its allocation count, its bank, and for a domain its state.
+func (m *Machine) describeSlot(h *header) string {
+	out := fmt.Sprintf("alloc %d", h.alloc.Load())
+	if b := h.bank.Load(); b != nil {
+		out += fmt.Sprintf(", bank %d (dead %v, parent set %v)", b.id.index(), b.dead.Load(), b.parent != nil)
+	} else {
+		out += ", no bank"
+	}
+	if h.kind == objDomain {
+		d := h.domain()
+		out += fmt.Sprintf(", state %d, killed %v, reaped %v, reap pending %v, outbox busy %v, events %d",
+			d.state, d.killed.Load(), d.reaped, d.reapPending, d.outBusy.Load(), d.events)
+	}
+	return out
 }

@@ -274,9 +274,14 @@ func (m *Machine) runDeterministic(ctx context.Context) error {
 	ready := m.readyBuf[:0]
 	defer func() { m.readyBuf = ready[:0] }()
 	graceRound := false
-	for n := 0; ; n++ {
-		if n&1023 == 0 && ctx.Err() != nil {
+	done := ctx.Done()
+	for {
+		// Between any two events, as in parallel mode: a caller that
+		// cancels from Config.Trace stops the machine after that event.
+		select {
+		case <-done:
 			return ctx.Err()
+		default:
 		}
 		ready = ready[:0]
 		for _, c := range m.cores {

@@ -706,3 +706,182 @@ func TestSoldPageNotMapped(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestConcurrentSell has two domains on two cores sell the same objects
+// at the same time, each object once by each: exactly one sale of each
+// must happen. A sale that found the key live before another core sold the
+// object (or destroyed its bank) once unlinked it again, cutting the rest
+// of its bank's list loose (live objects in no bank) and crediting the bank
+// twice.
+func TestConcurrentSell(t *testing.T) {
+	const slots = 16
+	seller := func(x *Ctx) {
+		for i := range slots {
+			x.Call(1, &Msg{Order: int64(abi.OCNodeFetch), Data: Words(uint64(i)), Recv: [4]uint8{3}})
+			x.Call(2, &Msg{Order: int64(abi.OCBankSell), Keys: [4]uint8{3}})
+		}
+	}
+	for _, topo := range []string{"native:2", "native,native"} {
+		t.Run(topo, func(t *testing.T) {
+			s := newTestSys(t, Config{Topology: topo, Memory: 64 << 20})
+			s.m.RegisterProgram("seller", seller)
+			bank := s.m.MustCall(s.m.PrimeBank(), int64(abi.OCBankBuyBank), nil).Keys[0]
+			shared := s.m.MustCall(s.m.PrimeBank(), int64(abi.OCBankBuyNode), nil).Keys[0]
+			var sellers [2]Key
+			for i := range sellers {
+				sellers[i] = s.native("seller")
+				s.m.MustCall(sellers[i], int64(abi.OCDomainSetHome), Words(uint64(i%len(s.m.Clusters()))))
+				for r, k := range map[int]Key{1: shared, 2: bank} {
+					if err := s.m.SetKeyReg(sellers[i], r, k); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			buy := []abi.OC{abi.OCBankBuyNode, abi.OCBankBuyPage, abi.OCBankBuyNode, abi.OCBankBuyDomain}
+			rounds := 3000
+			if testing.Short() {
+				rounds = 500
+			}
+			for round := range rounds {
+				for i := range slots {
+					var k Key
+					if buy[i%4] == abi.OCBankBuyDomain {
+						k = s.m.MustCall(bank, int64(abi.OCBankBuyDomain), Words(uint64(abi.KindNative))).Keys[0]
+					} else {
+						k = s.m.MustCall(bank, int64(buy[i%4]), nil).Keys[0]
+					}
+					s.m.MustCall(shared, int64(abi.OCNodeSwap), Words(uint64(i)), k)
+				}
+				for _, d := range sellers {
+					if err := s.m.RunDomain(d); err != nil {
+						t.Fatal(err)
+					}
+				}
+				s.run()
+				if err := s.m.Check(); err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				l := s.m.MustCall(bank, int64(abi.OCBankGetLedger), nil)
+				if used := l.Word(int(abi.LedgerUsedBytes)); used != 0 {
+					t.Fatalf("round %d: the bank still uses %d bytes after every object was sold", round, int64(used))
+				}
+			}
+		})
+	}
+}
+
+// TestCancelledOutboxAwaitingWithdrawal: a domain whose CALL waits, as
+// an outbox in a stall queue of another cluster, is stopped by another
+// domain (its CALL is cancelled and the outbox asked back) and run again,
+// and the machine is paused at every event in turn, sometimes before the
+// other cluster has handed the outbox back. Until then the outbox stays in
+// the stall queue while its domain is stopped, running or parked waiting
+// for it: a legal state the invariant checker once called a violation (the
+// parallel soak found it). The repeated CALL is answered in the end.
+func TestCancelledOutboxAwaitingWithdrawal(t *testing.T) {
+	const (
+		krTarget = 9  // the stopper's domain key to the caller
+		krEcho   = 10 // the stopper's domain key to echo
+		krClock  = 11 // the stopper's clock
+	)
+	hits := 0
+	var adom *Domain
+	for pause := int64(1); pause <= 40; pause++ {
+		for seed := range uint64(4) {
+			var events atomic.Int64
+			var cancel context.CancelFunc
+			s := newTestSys(t, Config{Topology: "native,native", Deterministic: true, Seed: seed,
+				Trace: func(Event) {
+					if events.Add(1) == pause && cancel != nil {
+						cancel()
+					}
+				}})
+			m := s.m
+			m.RegisterProgram("echo", func(x *Ctx) { x.Return(krResume, &Msg{Order: x.Order() + 1}) })
+			m.RegisterProgram("caller", func(x *Ctx) {
+				r := x.Regs()
+				if r[0] == 0 {
+					r[0] = 1
+					x.CallGate(krPartner, &Msg{Order: 41})
+					return
+				}
+				r[1] = uint64(x.Order())
+			})
+			// stopper waits until the caller waits, stops it, runs it
+			// again from the start, and makes echo available.
+			m.RegisterProgram("stopper", func(x *Ctx) {
+				// (Deterministic mode: one goroutine, so the caller's
+				// state can be read here. Its domain key would show it
+				// running: a CALL not yet delivered.)
+				r := x.Regs()
+				switch {
+				case r[0] == 1:
+					return // done
+				case adom.state != dsWaiting:
+					// Look again a little later.
+					x.CallGate(krClock, &Msg{Order: int64(abi.OCClockWaitUntil), Data: Words(uint64(m.now()) + 200)})
+					return
+				}
+				r[0] = 1
+				for _, order := range []abi.OC{abi.OCDomainStop, abi.OCDomainSetRegs, abi.OCDomainRun} {
+					msg := &Msg{Order: int64(order)}
+					if order == abi.OCDomainSetRegs {
+						msg.Data = Words(make([]uint64, abi.RegsNative)...)
+					}
+					if rc, _ := x.Call(krTarget, msg); rc != 0 {
+						t.Errorf("stopper: order %d on the caller: return code %d", order, rc)
+					}
+				}
+				// Echo lives in the other cluster: the operation is a
+				// message, so it ends the event.
+				x.CallGate(krEcho, &Msg{Order: int64(abi.OCDomainMakeAvailable)})
+			})
+			a, b, st := s.native("caller"), s.native("echo"), s.native("stopper")
+			adom = a.hdr.domain()
+			m.MustCall(a, int64(abi.OCDomainSetHome), Words(0))
+			m.MustCall(st, int64(abi.OCDomainSetHome), Words(0))
+			m.MustCall(b, int64(abi.OCDomainSetHome), Words(1))
+			start, _ := m.StartKey(b, 0)
+			clock, _ := m.DeviceKey(abi.KTClock)
+			for _, kr := range []struct {
+				d  Key
+				r  int
+				to Key
+			}{{a, int(krPartner), start}, {st, krTarget, a}, {st, krEcho, b}, {st, krClock, clock}} {
+				if err := m.SetKeyReg(kr.d, kr.r, kr.to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, d := range []Key{a, st} {
+				if err := m.RunDomain(d); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var ctx context.Context
+			ctx, cancel = context.WithCancel(context.Background())
+			err := m.Run(ctx)
+			cancel()
+			if err == nil {
+				continue // finished before the pause
+			}
+			ad := a.hdr.domain()
+			if ad.outBusy.Load() && ad.outboxCancelled() && b.hdr.domain().stallHead == ad {
+				hits++
+			}
+			if err := m.Check(); err != nil {
+				t.Fatalf("paused after %d events (seed %d): %v", pause, seed, err)
+			}
+			cancel = nil
+			s.run()
+			if err := m.Check(); err != nil {
+				t.Fatalf("pause %d, seed %d, at the end: %v", pause, seed, err)
+			}
+			if got := s.regs(a)[1]; got != 42 {
+				t.Fatalf("pause %d, seed %d: the repeated CALL was answered %d, want 42", pause, seed, got)
+			}
+		}
+	}
+	if hits == 0 {
+		t.Fatal("no pause fell while a cancelled outbox waited to be withdrawn: the test tests nothing")
+	}
+}

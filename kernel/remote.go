@@ -481,7 +481,9 @@ func (c *Core) finishKernelOp(s *Domain) {
 func (c *Core) recvAck(s *Domain) {
 	cl := c.cl
 	cl.lock()
-	s.outBusy.Store(false)
+	// As releaseOutbox: s may have parked waiting for its outbox (it was
+	// stopped and run again while a cancelled CALL was still away).
+	c.releaseOutbox(s)
 	c.completeAtHome(s)
 	cl.unlock()
 }
