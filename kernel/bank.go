@@ -262,6 +262,12 @@ func (m *Machine) destroy(c *Core, b *Bank) abi.RC {
 	b.prev, b.next = nil, nil
 	lists = append(lists, &b.header)
 	for _, d := range domains {
+		// A domain is not swept with the lists but reaped by its home
+		// cluster, perhaps only after the bank's own slot has been swept
+		// and bought again (alive), which would bring keys that name the
+		// domain by its bank back to life: void them by the allocation
+		// count too.
+		d.alloc.Add(1)
 		m.killDomain(d)
 	}
 	// Every core flushes its TLB and, at its next event boundary, sees

@@ -392,8 +392,21 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 // for: its allocation count, its bank, and for a domain its state.
 func (m *Machine) describeSlot(h *header) string {
 	out := fmt.Sprintf("alloc %d", h.alloc.Load())
+	name := func(x *header) string {
+		if x == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%s %d", x.kind, x.id.index())
+	}
+	out += fmt.Sprintf(", linked after %s and before %s", name(h.prev), name(h.next))
 	if b := h.bank.Load(); b != nil {
-		out += fmt.Sprintf(", bank %d (dead %v, parent set %v)", b.id.index(), b.dead.Load(), b.parent != nil)
+		out += fmt.Sprintf(", bank %d (dead %v, parent set %v; its %ss:", b.id.index(), b.dead.Load(), b.parent != nil, h.kind)
+		n := 0
+		for x := b.objs[h.kind]; x != nil && n < 32; x = x.next {
+			out += " " + fmt.Sprint(x.id.index())
+			n++
+		}
+		out += ")"
 	} else {
 		out += ", no bank"
 	}

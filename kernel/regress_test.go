@@ -885,3 +885,47 @@ func TestCancelledOutboxAwaitingWithdrawal(t *testing.T) {
 		t.Fatal("no pause fell while a cancelled outbox waited to be withdrawn: the test tests nothing")
 	}
 }
+
+// TestDestroyedBankSlotReusedBeforeReap: a domain of a destroyed bank is
+// reaped by its home cluster, which may happen only after the bank's own
+// slot has been swept and bought again (here the domain is a zombie, its
+// outbox away). Keys naming the domain were void only through their
+// bank's dead flag, so the new, live bank in the same slot brought them
+// back to life (the parallel soak: "key start(domain#2/0) works but names
+// no live object").
+func TestDestroyedBankSlotReusedBeforeReap(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native,native", Deterministic: true})
+	m := s.m
+	bank := m.MustCall(m.PrimeBank(), int64(abi.OCBankBuyBank), nil).Keys[0]
+	d, err := m.NewDomain(bank, m.PrimeMeter(), abi.KindNative, "pong")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := m.StartKey(d, 0)
+	holder := s.native("pong")
+	if err := m.SetKeyReg(holder, 8, start); err != nil {
+		t.Fatal(err)
+	}
+	dom := d.hdr.domain()
+	dom.outBusy.Store(true) // its outbox is away: reaping it must wait
+	m.MustCall(bank, int64(abi.OCBankDestroy), nil)
+	if !dom.killed.Load() || dom.reaped {
+		t.Fatalf("killed %v, reaped %v: want a killed domain waiting to be reaped", dom.killed.Load(), dom.reaped)
+	}
+	again := m.MustCall(m.PrimeBank(), int64(abi.OCBankBuyBank), nil).Keys[0]
+	if again.hdr != bank.hdr {
+		t.Skip("the destroyed bank's slot was not the one reused")
+	}
+	if got := m.MustCall(holder, int64(abi.OCDomainGetKeyReg), Words(8)).Keys[0]; !got.IsNull() {
+		t.Fatalf("a start key to a domain of the destroyed bank is a %v key again once the bank's slot is reused", got.Type())
+	}
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+	// The outbox comes back: the domain is reaped and freed.
+	dom.outBusy.Store(false)
+	s.run()
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
