@@ -388,5 +388,9 @@ func TestFlood(t *testing.T) {
 func ExampleParseTopology() {
 	specs, err := ParseTopology("4*rv64:1,native")
 	fmt.Println(len(specs), err, FormatTopology(specs))
-	// Output: 5 <nil> rv64:1,rv64:1,rv64:1,rv64:1,native:1
+	mixed, _ := ParseTopology("rv64+native:2")
+	fmt.Println(mixed[0].Kinds.Has(abi.KindNative), mixed[0].Cores, FormatTopology(mixed))
+	// Output:
+	// 5 <nil> rv64:1,rv64:1,rv64:1,rv64:1,native:1
+	// true 2 rv64+native:2
 }
