@@ -96,6 +96,17 @@ func (b *Bank) link(h *header) {
 	b.objs[h.kind] = h
 }
 
+// linked reports whether h is on b's list of its kind, as far as its
+// neighbours say: a slot whose list was dropped (its bank destroyed) keeps
+// stale neighbours, and unlinking it would write into lists it is not on.
+// ledger is held.
+func (b *Bank) linked(h *header) bool {
+	if h.prev == nil && b.objs[h.kind] != h || h.prev != nil && h.prev.next != h {
+		return false
+	}
+	return h.next == nil || h.next.prev == h
+}
+
 // unlink removes h from b's list. ledger is held.
 func (b *Bank) unlink(h *header) {
 	if h.prev != nil {
@@ -163,11 +174,13 @@ func (m *Machine) sell(c *Core, b *Bank, k Key) abi.RC {
 	h := k.hdr
 	m.ledger.Lock()
 	ob := h.bank.Load()
-	if h.alloc.Load() != k.alloc || ob == nil || ob.dead.Load() {
+	if h.alloc.Load() != k.alloc || ob == nil || ob.dead.Load() || !ob.linked(h) {
 		// Sold, or its bank destroyed, by another core since k was
 		// looked at: k is void now. (Unlinking it again would cut its
 		// bank's list, or a destroyed bank's sweep list, short, and
-		// credit the bank twice.)
+		// credit the bank twice.) A live key to an object not on its
+		// bank's list means a broken invariant; refusing keeps the
+		// lists and the ledger whole.
 		m.ledger.Unlock()
 		return abi.RCBadKey
 	}
