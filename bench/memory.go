@@ -116,24 +116,24 @@ func benchFault(e *env) ([]Result, error) {
 	if err := e.sample(fresh, warm, one, oneWarm, linux, goAlloc); err != nil {
 		return nil, err
 	}
-	what := fmt.Sprintf("%d pages touched per run; a fault is a CALL from the rv64 core to the zero keeper on the native core, which buys the page (and nodes to map it)", n)
-	r := result("fault/zero", "ns", fresh.samples, linux.ref("ns"), goAlloc.ref("ns"))
-	r.setTarget(atMost(1000))
-	r.Extra = map[string]float64{"faults per run": median(faults)}
-	r.Note = what + "; the kernel's new pages and nodes are fresh host memory, whose first touch the host pays for"
-	rw := result("fault/zero-recycled", "ns", warm.samples, linux.ref("ns"), fresh.ref("ns"))
-	rw.Desc = "the same, with the machine's storage recycled from a destroyed bank (no fresh host memory)"
-	rw.setTarget(atMost(1000))
-	rw.Extra = map[string]float64{"faults per run": median(warmFaults)}
-	r1 := result("fault/zero-one-core", "ns", one.samples, linux.ref("ns"), fresh.ref("ns"))
-	r1.Desc = "the same on one core that runs both kinds (rv64+native): the keeper runs on the faulting core, no message between clusters"
-	r1.setTarget(atMost(1000))
-	r1.Extra = map[string]float64{"faults per run": median(oneFaults)}
-	r1w := result("fault/zero-one-core-recycled", "ns", oneWarm.samples, linux.ref("ns"), warm.ref("ns"))
-	r1w.Desc = "the same on one core of both kinds, with recycled storage"
-	r1w.setTarget(atMost(1000))
-	r1w.Extra = map[string]float64{"faults per run": median(oneWarmFaults)}
-	return []Result{r, rw, r1, r1w}, nil
+	// Every fault figure has the same target and counts its faults.
+	faultResult := func(name, desc string, s *series, faults []float64, refs ...Ref) Result {
+		r := result(name, "ns", s.samples, refs...)
+		r.Desc = desc
+		r.setTarget(atMost(1000))
+		r.Extra = map[string]float64{"faults per run": median(faults)}
+		return r
+	}
+	r := faultResult("fault/zero", "", fresh, faults, linux.ref("ns"), goAlloc.ref("ns"))
+	r.Note = fmt.Sprintf("%d pages touched per run; a fault is a CALL from the rv64 core to the zero keeper on the native core, which buys the page (and nodes to map it); the kernel's new pages and nodes are fresh host memory, whose first touch the host pays for", n)
+	return []Result{r,
+		faultResult("fault/zero-recycled", "the same, with the machine's storage recycled from a destroyed bank (no fresh host memory)",
+			warm, warmFaults, linux.ref("ns"), fresh.ref("ns")),
+		faultResult("fault/zero-one-core", "the same on one core that runs both kinds (rv64+native): the keeper runs on the faulting core, no message between clusters",
+			one, oneFaults, linux.ref("ns"), fresh.ref("ns")),
+		faultResult("fault/zero-one-core-recycled", "the same on one core of both kinds, with recycled storage",
+			oneWarm, oneWarmFaults, linux.ref("ns"), warm.ref("ns")),
+	}, nil
 }
 
 // fillProgram buys regs[0] nodes from the bank in key register 2, keeping
