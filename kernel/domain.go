@@ -244,7 +244,7 @@ func (d *Domain) startKey(db uint8) Key { return keyTo(&d.header, abi.KTStart, 0
 // resume key of type kt (resume or restart) to d.
 func (d *Domain) beginWait(t abi.KT) Key {
 	g := d.resumeGen.Add(1)
-	return Key{hdr: &d.header, alloc: d.alloc.Load(), kt: kt(t), val: g}
+	return Key{hdr: &d.header, alloc: d.alloc.Load(), keyBits: keyBits{kt: kt(t)}, val: g}
 }
 
 // waitKind is the kind of key a CALL by d hands out: a restart key when
@@ -358,7 +358,7 @@ func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *reque
 			rep.rc = int64(abi.RCBadState)
 			return
 		}
-		rep.keys[0] = Key{hdr: &d.header, alloc: d.alloc.Load(), kt: ktRestart, val: d.resumeGen.Load()}
+		rep.keys[0] = Key{hdr: &d.header, alloc: d.alloc.Load(), keyBits: keyBits{kt: ktRestart}, val: d.resumeGen.Load()}
 	case abi.OCDomainRun:
 		if d.state != dsStopped && d.state != dsAvailable {
 			rep.rc = int64(abi.RCBadState)

@@ -18,9 +18,18 @@ type Key struct {
 	hdr   *header // the object, or nil for data and device keys
 	val   uint64  // data key: n; resume and restart keys: the domain's resume generation
 	alloc uint32  // the object's allocation count this key names
-	kt    kt      // what the key is; 0 means data key (DK(val))
-	flags flag    // abi.Flag bits
-	db    uint8   // start key: data byte; segment key: size
+	keyBits
+}
+
+// keyBits are a key's type and attributes. They are a struct of their own
+// so that Key has four fields, the most the Go compiler keeps in registers:
+// with six, every copy of a key went through memory as stores of one width
+// and loads of another, which stalls the CPU's store forwarding, and
+// Key.live alone took a quarter of a page fault's time.
+type keyBits struct {
+	kt    kt    // what the key is; 0 means data key (DK(val))
+	flags flag  // abi.Flag bits
+	db    uint8 // start key: data byte; segment key: size
 }
 
 // kt and flag are abi.KT and abi.Flag stored in a byte, to keep keys at 24
@@ -64,11 +73,11 @@ func (k Key) live() Key {
 
 // keyTo makes a key of type kt to the object h.
 func keyTo(h *header, t abi.KT, flags abi.Flag, db uint8) Key {
-	return Key{hdr: h, alloc: h.alloc.Load(), kt: kt(t), flags: flag(flags), db: db}
+	return Key{hdr: h, alloc: h.alloc.Load(), keyBits: keyBits{kt: kt(t), flags: flag(flags), db: db}}
 }
 
 // deviceKey makes a key to a device or kernel tool (no object).
-func deviceKey(t abi.KT) Key { return Key{kt: kt(t)} }
+func deviceKey(t abi.KT) Key { return Key{keyBits: keyBits{kt: kt(t)}} }
 
 // The key types as stored in Key.kt.
 const (
