@@ -129,9 +129,12 @@ func (m *Machine) swapSlot(c *Core, n *Node, i int, nk Key) Key {
 	n.slots[i] = nk
 	n.mu.Unlock()
 	old = old.live()
-	if old.hdr != nil {
+	if !old.IsNull() {
 		// Filling an empty slot removes no mapping (faults are never
-		// cached); replacing a key may.
+		// cached); replacing a key may, and so may replacing a data key:
+		// in slot 15 of a node reached through a red segment key it is
+		// the format, which says which slots map and how large the
+		// segment is.
 		m.mappingChanged(c, &n.header)
 	}
 	return old

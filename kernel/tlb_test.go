@@ -43,9 +43,12 @@ func rvProgram(insns ...uint32) []byte {
 // waits until R is running, then removes or weakens the mapping (node slot
 // swap, page sold, read-only key), and when that call has returned writes a
 // new value into P (or reads P twice). R must fault, and must never see the
-// value written after the call returned (or write after it returned).
+// value written after the call returned (or write after it returned). In
+// the "format" variant the space is a red segment whose format C rewrites
+// to map two slots instead of three: S goes, and R must not write it after
+// the call returned.
 func TestTLBInvariant(t *testing.T) {
-	ops := []string{"unmap", "sell", "readonly"}
+	ops := []string{"unmap", "sell", "readonly", "format"}
 	modes := []struct {
 		name string
 		cfg  Config
@@ -107,7 +110,16 @@ func tlbRound(t *testing.T, cfg Config, op string) {
 	m.MustCall(node, int64(abi.OCNodeSwap), Words(0), roCode)
 	m.MustCall(node, int64(abi.OCNodeSwap), Words(1), p)
 	m.MustCall(node, int64(abi.OCNodeSwap), Words(2), s)
-	space := m.MustCall(node, int64(abi.OCNodeMakeSegment), Words(1, 0)).Keys[0]
+	redFormat := func(slots uint64) uint64 {
+		return 1 | slots<<uint(abi.RedSlotsShift) | 14<<uint(abi.RedKeeperShift) // slot 14 is empty: no keeper
+	}
+	var space Key
+	if op == "format" {
+		m.MustCall(node, int64(abi.OCNodeWriteData), Words(uint64(abi.RedFormatSlot), redFormat(3)))
+		space = m.MustCall(node, int64(abi.OCNodeMakeSegment), Words(1, uint64(abi.FlagRed))).Keys[0]
+	} else {
+		space = m.MustCall(node, int64(abi.OCNodeMakeSegment), Words(1, 0)).Keys[0]
+	}
 	r := m.MustCall(bank, int64(abi.OCBankBuyDomain), Words(uint64(abi.KindRV64))).Keys[0]
 	m.MustCall(r, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotMeter)), m.PrimeMeter())
 	m.MustCall(r, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotSpace)), space)
@@ -117,6 +129,11 @@ func tlbRound(t *testing.T, cfg Config, op string) {
 	// P[0] read after the call returned.
 	var after [2]uint64
 	var steps int
+	watched := uint8(2) // the page R must stop writing: P, or S for "format"
+	faultAt := uint64(0x1000)
+	if op == "format" {
+		watched, faultAt = 3, 0x2000
+	}
 	m.RegisterProgram("tlb-c", func(x *Ctx) {
 		regs := x.Regs()
 		steps++
@@ -136,6 +153,8 @@ func tlbRound(t *testing.T, cfg Config, op string) {
 			case "readonly":
 				x.Call(2, &Msg{Order: int64(abi.OCPageWeaken), Recv: [4]uint8{5}})
 				x.Call(1, &Msg{Order: int64(abi.OCNodeSwap), Data: Words(1), Keys: [4]uint8{5}})
+			case "format":
+				x.Call(1, &Msg{Order: int64(abi.OCNodeWriteData), Data: Words(uint64(abi.RedFormatSlot), redFormat(2))})
 			}
 			// The calls above changed a mapping: this final invocation
 			// is held until the grace period has passed, so the program
@@ -153,14 +172,14 @@ func tlbRound(t *testing.T, cfg Config, op string) {
 					x.Call(4, &Msg{Order: int64(abi.OCBankBuyPage), Recv: [4]uint8{6}})
 					x.Call(6, &Msg{Order: int64(abi.OCPageWrite), Data: Words(0, tlbNew)})
 				}
-			case "readonly":
-				_, data := x.Call(2, &Msg{Order: int64(abi.OCPageRead), Data: Words(0, 8)})
+			case "readonly", "format":
+				_, data := x.Call(watched, &Msg{Order: int64(abi.OCPageRead), Data: Words(0, 8)})
 				after[0] = binary.LittleEndian.Uint64(data)
 			}
 			x.Fork(0, &Msg{})
 		case 2:
-			if op == "readonly" {
-				_, data := x.Call(2, &Msg{Order: int64(abi.OCPageRead), Data: Words(0, 8)})
+			if op == "readonly" || op == "format" {
+				_, data := x.Call(watched, &Msg{Order: int64(abi.OCPageRead), Data: Words(0, 8)})
 				after[1] = binary.LittleEndian.Uint64(data)
 				// give R every chance to write through a stale entry
 				if regs[1]++; regs[1] < 200 {
@@ -186,9 +205,9 @@ func tlbRound(t *testing.T, cfg Config, op string) {
 	}
 	st := m.MustCall(r, int64(abi.OCDomainGetState), nil)
 	trap, addr := abi.Trap(st.Word(int(abi.DomainStateTrap))), st.Word(int(abi.DomainStateAddr))
-	if abi.State(st.Word(int(abi.DomainStateState))) != abi.StateStopped || trap != abi.TrapFault || addr != 0x1000 {
-		t.Fatalf("%s: R is in state %d, trap %d at %#x; want stopped by a fault at 0x1000",
-			op, st.Word(int(abi.DomainStateState)), trap, addr)
+	if abi.State(st.Word(int(abi.DomainStateState))) != abi.StateStopped || trap != abi.TrapFault || addr&^0xfff != faultAt {
+		t.Fatalf("%s: R is in state %d, trap %d at %#x; want stopped by a fault in the page at %#x",
+			op, st.Word(int(abi.DomainStateState)), trap, addr, faultAt)
 	}
 	sdata := m.MustCall(s, int64(abi.OCPageRead), Words(0, 16)).Data
 	seen := binary.LittleEndian.Uint64(sdata[8:])
@@ -196,6 +215,10 @@ func tlbRound(t *testing.T, cfg Config, op string) {
 	case "unmap", "sell":
 		if seen == tlbNew {
 			t.Fatalf("%s: R read the value written after the call returned: the old mapping was used", op)
+		}
+	case "format":
+		if after[0] != after[1] {
+			t.Fatalf("format: S[0] changed from %d to %d after the call that unmapped it returned", after[0], after[1])
 		}
 	case "readonly":
 		if after[0] != after[1] {
