@@ -82,6 +82,11 @@ func (x *Ctx) Move(to, from uint8) { x.d.setKey(to, x.d.key(from)) }
 // KeyType reports the type of the key in register kr (void keys are data).
 func (x *Ctx) KeyType(kr uint8) abi.KT { return x.d.key(kr).Type() }
 
+// SameKey reports whether key registers a and b hold the same key: what a
+// discrim key's compare answers, without the invocation (void keys compare
+// as DK(0)).
+func (x *Ctx) SameKey(a, b uint8) bool { return x.d.key(a) == x.d.key(b) }
+
 // Call invokes a key that answers at once (a string longer than
 // abi.LimitString gets abi.RCBadInvocation) (a kernel object, device or data
 // key) and returns its return code and string; the string is valid until

@@ -419,3 +419,58 @@ func TestDeferredOperation(t *testing.T) {
 		t.Fatalf("the busy domain did %d of 500 steps", n)
 	}
 }
+
+// TestSameKeyIsDiscrimCompare: Ctx.SameKey answers what a discrim key's
+// compare answers, for every pair of a set of keys that includes a void key,
+// DK(0), a weakened key and two keys to different objects.
+func TestSameKeyIsDiscrimCompare(t *testing.T) {
+	m, err := New(Config{Topology: "native", Deterministic: true, Memory: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buy := func(oc abi.OC) Key { return m.MustCall(m.PrimeBank(), int64(oc), nil).Keys[0] }
+	page, other, sold := buy(abi.OCBankBuyPage), buy(abi.OCBankBuyPage), buy(abi.OCBankBuyPage)
+	ro := m.MustCall(page, int64(abi.OCPageWeaken), nil).Keys[0]
+	m.MustCall(m.PrimeBank(), int64(abi.OCBankSell), nil, sold)
+	// Key register i+1 holds keys[i]; the last is the discrim.
+	keys := []Key{page, page, ro, other, sold, DK(0), DK(5), dev(m, abi.KTDiscrim)}
+	var got, want []bool
+	m.RegisterProgram("compare", func(x *Ctx) {
+		n := uint8(len(keys))
+		for a := uint8(1); a <= n; a++ {
+			for b := uint8(1); b <= n; b++ {
+				rc, _ := x.Call(n, &Msg{Order: int64(abi.OCDiscrimCompare), Keys: [4]uint8{a, b}})
+				want = append(want, rc == 1)
+				got = append(got, x.SameKey(a, b))
+			}
+		}
+	})
+	d, err := m.NewDomain(m.PrimeBank(), m.PrimeMeter(), abi.KindNative, "compare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		m.SetKeyReg(d, i+1, k)
+	}
+	m.RunDomain(d)
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(keys)*len(keys) {
+		t.Fatalf("%d comparisons, want %d", len(got), len(keys)*len(keys))
+	}
+	equal := 0
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("keys %d and %d: SameKey %v, discrim compare %v", i/len(keys)+1, i%len(keys)+1, got[i], want[i])
+		}
+		if got[i] {
+			equal++
+		}
+	}
+	// page and its copy (4 ordered pairs), the sold page's key and DK(0)
+	// (4), and each of the other four keys with itself.
+	if equal != 12 {
+		t.Errorf("%d equal pairs, want 12", equal)
+	}
+}

@@ -12,7 +12,6 @@ import (
 // Key registers of the zero keeper.
 const (
 	zeroSelf  = 1                      // its own start key, put in the segments it makes
-	zeroDisc  = 2                      // the discrim, to recognize the window of the last fault
 	zeroLWin  = 3                      // the red node of the last window served
 	zeroLLeaf = 4                      // the node that maps the 16 pages around the last fault
 	zeroLBank = 5                      // the last window's bank
@@ -34,7 +33,7 @@ const ZeroName = "zero"
 //
 // It remembers the node that maps the last fault's 64 KiB (registers 1
 // and 2, key registers zeroLWin to zeroLBank), so that the next fault
-// there, the common case of a heap or stack growing, costs three kernel
+// there, the common case of a heap or stack growing, costs two kernel
 // calls instead of a walk from the window's root. Only the keeper changes
 // its trees; should the remembered node nevertheless have left the tree,
 // the instruction faults again at the same address, and a second fault at
@@ -77,7 +76,7 @@ func zeroFault(x *kernel.Ctx) int64 {
 	off := x.Word(int(abi.TrapMsgOffset))
 	r := x.Regs()
 	if r[1] == off>>16+1 && r[2] != off+1 &&
-		call(x, zeroDisc, abi.OCDiscrimCompare, 0, [4]uint8{zeroRed, zeroLWin}) == 1 &&
+		x.SameKey(zeroRed, zeroLWin) &&
 		call(x, zeroLBank, abi.OCBankBuyPage, zeroChild, [4]uint8{}) == 0 {
 		call(x, zeroLLeaf, abi.OCNodeSwap, 0, [4]uint8{zeroChild}, off>>12&15)
 		r[0]++
@@ -158,13 +157,6 @@ func StartZero(m *kernel.Machine, bank, meter kernel.Key) (kernel.Key, error) {
 		return kernel.Key{}, err
 	}
 	if err := m.SetKeyReg(dom, zeroSelf, start); err != nil {
-		return kernel.Key{}, err
-	}
-	disc, err := m.DeviceKey(abi.KTDiscrim)
-	if err != nil {
-		return kernel.Key{}, err
-	}
-	if err := m.SetKeyReg(dom, zeroDisc, disc); err != nil {
 		return kernel.Key{}, err
 	}
 	return start, m.MakeAvailable(dom)
