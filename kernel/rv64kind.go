@@ -22,6 +22,7 @@ type rvCore struct {
 	trans rvTranslator // for the running domain
 	other rvTranslator // for a domain a message is delivered to
 	fault segFault     // why the last translation failed
+	walk  walkCache    // where the last walk entered its last node
 	last  *Domain      // the domain that ran last here (its reservation)
 }
 
@@ -43,7 +44,7 @@ type rvTranslator struct {
 }
 
 func (t *rvTranslator) Translate(vaddr uint64, acc rv64.Access) (*mem.Page, bool, bool) {
-	p, w := translate(t.d.slots[abi.SlotSpace], vaddr, acc == rv64.Write, &t.c.rv.fault)
+	p, w := translate(t.d.slots[abi.SlotSpace], vaddr, acc == rv64.Write, &t.c.rv.fault, &t.c.rv.walk)
 	if p == nil {
 		return nil, false, false
 	}
@@ -257,6 +258,7 @@ func (rvKind) recvFromRegs(d *Domain) {
 }
 
 func (rvKind) flush(c *Core) {
+	c.rv.walk = walkCache{}
 	c.rv.core.FlushTLB()
 	c.rv.core.FlushCode()
 }

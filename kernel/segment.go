@@ -36,13 +36,73 @@ const maxPath = 2*int(abi.LimitMaxSegSize) + 2
 // be written, or nil with f describing the fault. Every page and node on a
 // successful path is marked mapped, so that changing them later waits for a
 // grace period.
-func translate(space Key, vaddr uint64, write bool, f *segFault) (*Page, bool) {
+//
+// wc, if not nil, is the calling core's page-walk cache: the walk starts
+// from it when it holds the same space and 64 KiB, and leaves there where
+// it entered the node that maps vaddr's 64 KiB.
+func translate(space Key, vaddr uint64, write bool, f *segFault, wc *walkCache) (*Page, bool) {
 	*f = segFault{detail: abi.FaultNotMapped}
-	k := space.live()
+	var red redSeen
+	p, w := walkSpace(space, vaddr, write, f, wc, &red)
+	if p == nil && red.node != nil {
+		// The innermost visible red node's keeper hears of the fault: the
+		// key in its keeper slot now.
+		f.keeper = red.node.fetch(red.slot)
+		f.node = keyTo(&red.node.header, abi.KTNode, 0, 0)
+		f.offset = red.off
+	}
+	return p, w
+}
+
+// redSeen is the innermost red segment node with a keeper slot that a walk
+// passed, its keeper hidden by no no-call key.
+type redSeen struct {
+	node *Node
+	slot int
+	off  uint64 // the address's offset within its segment
+}
+
+// walkCache is a core's page-walk cache: the state of its last walk where
+// it entered a segment that maps 64 KiB (size 1), so that the next walk in
+// the same 64 KiB of the same space starts there instead of at the root.
+// It holds a path down to that segment every slot of which held a key
+// (only the last node's slots are read again), so it goes stale only when
+// one of those slots is changed or its node sold: either bumps the map
+// epoch if the node is mapped, as every node a walk reads is, and so
+// flushes the cache with the TLB (rvKind.flush) before the call that made
+// the change returns. Filling an empty slot, which does not bump it, never
+// changes a cached path. (Core-local: only its core touches it.)
+type walkCache struct {
+	hi        uint64 // vaddr>>16 + 1 of the walk that filled it; 0: empty
+	space     Key    // the space it walked
+	k         Key    // the size-1 segment's key
+	childSize uint
+	ro        bool
+	nocall    bool
+	red       redSeen // with off less its low 16 bits
+}
+
+// walkCacheShift is the span of a size-1 segment: 16 pages.
+const walkCacheShift = mem.PageShift + 4
+
+func walkSpace(space Key, vaddr uint64, write bool, f *segFault, wc *walkCache, seen *redSeen) (*Page, bool) {
+	low := vaddr & (1<<walkCacheShift - 1)
+	var k Key
 	addr := vaddr
 	ro, nocall := false, false
 	childSize := uint(0) // the size a node key at this level maps as
+	if wc != nil && wc.hi == vaddr>>walkCacheShift+1 && wc.space == space && wc.k.hdr.valid(wc.k.alloc) {
+		k, addr, childSize, ro, nocall, *seen = wc.k, low, wc.childSize, wc.ro, wc.nocall, wc.red
+		seen.off |= low
+	} else {
+		k = space.live()
+	}
 	for range maxPath {
+		if wc != nil && addr == low && k.flags&flRed == 0 &&
+			(k.kt == ktSegment && k.db == 1 || k.kt == ktNode && childSize == 1) {
+			*wc = walkCache{hi: vaddr>>walkCacheShift + 1, space: space, k: k, childSize: childSize, ro: ro, nocall: nocall, red: *seen}
+			wc.red.off &^= 1<<walkCacheShift - 1
+		}
 		if k.flags&flReadOnly != 0 {
 			ro = true
 		}
@@ -110,9 +170,7 @@ func translate(space Key, vaddr uint64, write bool, f *segFault) (*Page, bool) {
 			nslots := format >> abi.RedSlotsShift & 0xff
 			ks := format >> abi.RedKeeperShift & 0xff
 			if !nocall && ks < 16 && ks != uint64(abi.RedFormatSlot) {
-				f.keeper = n.slots[ks].live()
-				f.node = keyTo(&n.header, abi.KTNode, 0, 0)
-				f.offset = addr
+				*seen = redSeen{node: n, slot: int(ks), off: addr}
 			}
 			if nslots == 0 {
 				// A window: slot 0 maps the whole range.
