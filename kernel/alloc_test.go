@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/binary"
 	"runtime"
 	"testing"
 
@@ -35,6 +36,48 @@ func TestNativeRoundTripAllocatesNothing(t *testing.T) {
 				t.Fatalf("%v allocations per %d round trips, want 0", allocs, rounds)
 			}
 		})
+	}
+}
+
+// TestNativeKernelCallAllocatesNothing: a native program's kernel calls
+// with a string in a buffer on its own stack (here a page write and read)
+// allocate nothing: Ctx.Call copies the string, so the buffer does not
+// escape.
+func TestNativeKernelCallAllocatesNothing(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native", Deterministic: true, Seed: 1})
+	page := s.m.MustCall(s.m.PrimeBank(), int64(abi.OCBankBuyPage), nil).Keys[0]
+	const rounds = 100
+	var sum uint64
+	s.m.RegisterProgram("page-user", func(x *Ctx) {
+		for i := range rounds {
+			var buf [16]byte
+			binary.LittleEndian.PutUint64(buf[:], 8)
+			binary.LittleEndian.PutUint64(buf[8:], uint64(i))
+			x.Call(1, &Msg{Order: int64(abi.OCPageWrite), Data: buf[:]})
+			binary.LittleEndian.PutUint64(buf[:], 8)
+			binary.LittleEndian.PutUint64(buf[8:], 8)
+			if _, data := x.Call(1, &Msg{Order: int64(abi.OCPageRead), Data: buf[:]}); len(data) == 8 {
+				sum += binary.LittleEndian.Uint64(data)
+			}
+		}
+	})
+	dom, err := s.m.NewDomain(s.m.PrimeBank(), s.m.PrimeMeter(), abi.KindNative, "page-user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.m.SetKeyReg(dom, 1, page)
+	d := dom.hdr.domain()
+	allocs := testing.AllocsPerRun(20, func() {
+		d.home.Load().pushReady(d)
+		if err := s.m.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if want := uint64(21 * rounds * (rounds - 1) / 2); sum != want {
+		t.Fatalf("read back a sum of %d, want %d", sum, want)
+	}
+	if allocs != 0 {
+		t.Fatalf("%v allocations per %d kernel calls, want 0", allocs, 2*rounds)
 	}
 }
 

@@ -44,16 +44,17 @@ type Core struct {
 
 	rv rvCore // the rv64 kind's per-core caches
 
-	req     request
-	rep     reply
-	msgKeys [4]Key // keys of a message being delivered
-	noKeys  [4]Key // always zero: a message without keys
-	inv     invocation
-	trap    keeperTrap
-	nctx    Ctx
-	scratch [abi.LimitString]byte // reply strings
-	sendBuf [abi.LimitString]byte // strings copied out of guest memory
-	words   [64]uint64
+	req      request
+	rep      reply
+	msgKeys  [4]Key // keys of a message being delivered
+	noKeys   [4]Key // always zero: a message without keys
+	inv      invocation
+	trap     keeperTrap
+	nctx     Ctx
+	scratch  [abi.LimitString]byte // reply strings
+	callData [abi.LimitString]byte // the string of a native program's Ctx.Call
+	sendBuf  [abi.LimitString]byte // strings copied out of guest memory
+	words    [64]uint64
 
 	stats coreStats
 }

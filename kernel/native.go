@@ -106,7 +106,9 @@ func (x *Ctx) Call(kr uint8, m *Msg) (rc int64, data []byte) {
 		return int64(abi.RCWouldWait), nil
 	}
 	req := &c.req
-	req.order, req.data = m.Order, m.Data
+	// The string is copied: kept in c.req, m.Data would escape, and a
+	// program's buffer on its stack would be allocated at every call.
+	req.order, req.data = m.Order, c.callData[:copy(c.callData[:], m.Data)]
 	for i, r := range m.Keys {
 		req.keys[i] = d.key(r)
 	}
