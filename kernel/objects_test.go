@@ -32,11 +32,19 @@ func script(t *testing.T, cfg Config, keys []Key, prog func(x *Ctx, rec func(rc 
 		t.Fatal(err)
 	}
 	var got []step
-	m.RegisterProgram("script", func(x *Ctx) {
+	runScript(t, m, keys, func(x *Ctx) {
 		prog(x, func(rc int64, data []byte) {
 			got = append(got, step{rc: rc, data: append([]byte(nil), data...), kt: x.KeyType(14)})
 		})
 	})
+	return m, got
+}
+
+// runScript runs p once as a native domain of m whose key register i+1
+// holds keys[i], and checks m's invariants afterwards.
+func runScript(t *testing.T, m *Machine, keys []Key, p Program) {
+	t.Helper()
+	m.RegisterProgram("script", p)
 	d, err := m.NewDomain(m.PrimeBank(), m.PrimeMeter(), abi.KindNative, "script")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +59,6 @@ func script(t *testing.T, cfg Config, keys []Key, prog func(x *Ctx, rec func(rc 
 	if err := m.Check(); err != nil {
 		t.Fatal(err)
 	}
-	return m, got
 }
 
 func dev(m *Machine, kt abi.KT) Key { k, _ := m.DeviceKey(kt); return k }
@@ -435,7 +442,7 @@ func TestSameKeyIsDiscrimCompare(t *testing.T) {
 	// Key register i+1 holds keys[i]; the last is the discrim.
 	keys := []Key{page, page, ro, other, sold, DK(0), DK(5), dev(m, abi.KTDiscrim)}
 	var got, want []bool
-	m.RegisterProgram("compare", func(x *Ctx) {
+	runScript(t, m, keys, func(x *Ctx) {
 		n := uint8(len(keys))
 		for a := uint8(1); a <= n; a++ {
 			for b := uint8(1); b <= n; b++ {
@@ -445,17 +452,6 @@ func TestSameKeyIsDiscrimCompare(t *testing.T) {
 			}
 		}
 	})
-	d, err := m.NewDomain(m.PrimeBank(), m.PrimeMeter(), abi.KindNative, "compare")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, k := range keys {
-		m.SetKeyReg(d, i+1, k)
-	}
-	m.RunDomain(d)
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	if len(got) != len(keys)*len(keys) {
 		t.Fatalf("%d comparisons, want %d", len(got), len(keys)*len(keys))
 	}
