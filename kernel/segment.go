@@ -85,20 +85,25 @@ type walkCache struct {
 // walkCacheShift is the span of a size-1 segment: 16 pages.
 const walkCacheShift = mem.PageShift + 4
 
+// walkSpace is translate's walk. It starts from wc when wc holds vaddr's
+// 64 KiB of space, and otherwise fills wc on its way down; seen gets the
+// red node whose keeper hears of a fault.
 func walkSpace(space Key, vaddr uint64, write bool, f *segFault, wc *walkCache, seen *redSeen) (*Page, bool) {
 	low := vaddr & (1<<walkCacheShift - 1)
 	var k Key
 	addr := vaddr
 	ro, nocall := false, false
 	childSize := uint(0) // the size a node key at this level maps as
-	if wc != nil && wc.hi == vaddr>>walkCacheShift+1 && wc.space == space && wc.k.hdr.valid(wc.k.alloc) {
+	fill := wc != nil    // a walk from the root fills the cache
+	if fill && wc.hi == vaddr>>walkCacheShift+1 && wc.space == space && wc.k.hdr.valid(wc.k.alloc) {
 		k, addr, childSize, ro, nocall, *seen = wc.k, low, wc.childSize, wc.ro, wc.nocall, wc.red
 		seen.off |= low
+		fill = false
 	} else {
 		k = space.live()
 	}
 	for range maxPath {
-		if wc != nil && addr == low && k.flags&flRed == 0 &&
+		if fill && addr == low && k.flags&flRed == 0 &&
 			(k.kt == ktSegment && k.db == 1 || k.kt == ktNode && childSize == 1) {
 			*wc = walkCache{hi: vaddr>>walkCacheShift + 1, space: space, k: k, childSize: childSize, ro: ro, nocall: nocall, red: *seen}
 			wc.red.off &^= 1<<walkCacheShift - 1
