@@ -4,7 +4,7 @@
 
 GO ?= go
 
-.PHONY: all build test test-race check images check-images tools bench clean
+.PHONY: all build test test-race check fuzz soak model images check-images tools bench clean
 
 all: build
 
@@ -26,6 +26,36 @@ check:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 	KEYFISH_REQUIRE_TOOLS=1 $(GO) test ./...
 	$(MAKE) test-race
+
+# Run every fuzz target for FUZZTIME each, one after another. An input
+# that finds new coverage is minimized for at most FUZZMINTIME: with Go's
+# default of a minute, the targets that boot a whole machine per input
+# spend long stretches at "0 execs/sec" minimizing.
+FUZZTIME ?= 1m
+FUZZMINTIME ?= 10s
+fuzz:
+	$(GO) test -list '^Fuzz' ./... | \
+	awk '/^Fuzz/ { f[n++] = $$1 } /^ok/ { for (i = 0; i < n; i++) print $$2, f[i]; n = 0 }' | \
+	while read pkg fn; do \
+		echo "== $$pkg $$fn"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) || exit 1; \
+	done
+
+# The long soak: SOAK random invocations with the invariant checker after
+# every round, in deterministic mode and then in parallel mode under many
+# goroutines. SOAKSEED picks the invocations and the schedule.
+SOAK ?= 10000000
+SOAKSEED ?= 1
+soak:
+	$(GO) test ./hostile -run '^TestSoak$$' -count=1 -timeout 120m -soak.invocations=$(SOAK) -soak.seed=$(SOAKSEED)
+	$(GO) test ./hostile -run '^TestSoak$$' -count=1 -timeout 120m -soak.invocations=$(SOAK) -soak.seed=$(SOAKSEED) -soak.parallel
+
+# The kernel's state-machine test against its reference model, longer
+# than in `make test`: MODELSTEPS steps a run, MODELCHECKS runs.
+MODELSTEPS ?= 100000
+MODELCHECKS ?= 10
+model:
+	$(GO) test ./kernel -run '^TestKernelStateMachine$$' -count=1 -timeout 60m -model.steps=$(MODELSTEPS) -rapid.checks=$(MODELCHECKS)
 
 # (tools) Rebuild the committed RISC-V images: the SDK examples and the
 # simulator's test programs.

@@ -175,8 +175,12 @@ func TestStressDeterministic(t *testing.T) {
 	topos := []string{"native,native:2,native", "4*native:1", "native:3"}
 	for seed := range seeds {
 		topo := topos[seed%len(topos)]
-		w := &crossWorkload{clients: 12, servers: 5, msgs: 40}
-		runCross(t, Config{Topology: topo, Deterministic: true, Seed: uint64(seed)}, w)
+		// A subtest per seed: a failure names its seed, and
+		// -run 'TestStressDeterministic/seed=N$' replays it.
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			w := &crossWorkload{clients: 12, servers: 5, msgs: 40}
+			runCross(t, Config{Topology: topo, Deterministic: true, Seed: uint64(seed)}, w)
+		})
 	}
 }
 
