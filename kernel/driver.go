@@ -134,7 +134,11 @@ func (c *Core) execute(d *Domain) {
 		return
 	}
 	c.graceEpoch = 0
-	ev := kindOf(d.kind).run(c, d)
+	c.afterRun(d, kindOf(d.kind).run(c, d))
+}
+
+// afterRun handles what stopped d's run, ev, and ends the event.
+func (c *Core) afterRun(d *Domain, ev event) {
 	if g := c.graceEpoch; g != 0 && ev == evInvoke {
 		// A native program's calls changed mappings: its final invocation
 		// waits for the grace period.
@@ -197,6 +201,40 @@ func (c *Core) finishEvent(d *Domain) {
 		}
 	}
 	cl.unlock()
+}
+
+// guard runs step-driving function f until it returns. A native program
+// that panics unwinds to here: its event is finished as a trap
+// (programPanicked) and f is called again. Any other panic is a kernel
+// bug and goes on. It reports what f returned.
+func (c *Core) guard(f func() bool) bool {
+	for {
+		done, ok := c.guarded(f)
+		if ok {
+			return done
+		}
+	}
+}
+
+// guarded calls f, recovering the panic of a native program. ok is false
+// when one panicked and f did not finish; the event it panicked in is
+// finished all the same.
+func (c *Core) guarded(f func() bool) (done, ok bool) {
+	defer func() {
+		if ok {
+			return
+		}
+		r := recover()
+		if r == nil {
+			return // runtime.Goexit: nothing to recover
+		}
+		if c.nctx.d == nil {
+			panic(r) // not a native program's: a kernel bug
+		}
+		c.programPanicked(r)
+	}()
+	done = f()
+	return done, true
 }
 
 // flushCaches drops per-core caches after a mapping was removed.

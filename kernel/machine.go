@@ -315,7 +315,7 @@ func (m *Machine) runDeterministic(ctx context.Context) error {
 			continue
 		}
 		c := ready[m.rng.IntN(len(ready))]
-		c.step()
+		c.guarded(c.step) // a program's panic ends the step: its event is done
 	}
 }
 
@@ -339,6 +339,11 @@ func (m *Machine) runParallel(ctx context.Context) error {
 // loop is a core's goroutine in parallel mode: step while there is work;
 // idle, poll briefly, then sleep until notified or the next timer.
 func (c *Core) loop(ctx context.Context) {
+	c.guard(func() bool { c.run(ctx); return true })
+}
+
+// run is loop's body, under its guard.
+func (c *Core) run(ctx context.Context) {
 	m := c.m
 	spins := 0
 	var idleSince int64

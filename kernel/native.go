@@ -192,15 +192,12 @@ func (nativeKind) run(c *Core, d *Domain) event {
 		}
 		x := &c.nctx
 		x.c, x.d, x.act = c, d, a
-		msg, ok := runProgram(p, x)
+		// A panic here unwinds to the core's guard (Core.guard), which
+		// finishes this event with programPanicked: a deferred recover
+		// in every event would cost more than the rest of this call.
+		p(x)
 		x.d, x.act = nil, nil
 		c.chargeNative(d)
-		if !ok {
-			*a = nativeAction{}
-			c.trap = keeperTrap{info: trapInfo{code: abi.TrapNativePanic}}
-			c.m.logf("native domain %d panicked: %v", d.id.index(), msg)
-			return evTrap
-		}
 		if !a.set {
 			*a = nativeAction{typ: abi.InvReturn, recv: recvRegs([4]uint8{})}
 		}
@@ -227,15 +224,17 @@ func (nativeKind) run(c *Core, d *Domain) event {
 	return evInvoke
 }
 
-// runProgram calls p, turning a panic into a trap.
-func runProgram(p Program, x *Ctx) (msg any, ok bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg, ok = r, false
-		}
-	}()
-	p(x)
-	return nil, true
+// programPanicked finishes the event of the native program that panicked
+// with msg on c: the domain traps to its keeper, as it would for a fault.
+func (c *Core) programPanicked(msg any) {
+	x := &c.nctx
+	d := x.d
+	x.d, x.act = nil, nil
+	c.chargeNative(d)
+	d.cpu.nat.action = nativeAction{}
+	c.trap = keeperTrap{info: trapInfo{code: abi.TrapNativePanic}}
+	c.m.logf("native domain %d panicked: %v", d.id.index(), msg)
+	c.afterRun(d, evTrap)
 }
 
 func (nativeKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
