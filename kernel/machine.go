@@ -93,8 +93,12 @@ type machineStats struct {
 	_                      [64]byte
 	timers, grace, zombies atomic.Int64
 	outWaiters             atomic.Int64 // domains parked until their outbox is free
-	_                      [64]byte
-	domainsFreed           atomic.Uint64
+	// cancelled is set when Run's context ends (parallel mode): busy
+	// cores read it between events. Not a count, but it shares the
+	// line's pattern: read at every event, written rarely.
+	cancelled    atomic.Bool
+	_            [64]byte
+	domainsFreed atomic.Uint64
 	// the longest stall queue seen, to check that no queue grows past the
 	// number of domains
 	maxStall atomic.Int64
@@ -323,6 +327,11 @@ func (m *Machine) runDeterministic(ctx context.Context) error {
 func (m *Machine) runParallel(ctx context.Context) error {
 	m.done = make(chan struct{})
 	m.active.Store(int64(len(m.cores)))
+	// Busy cores look at a flag between events, not at ctx.Done(): a
+	// channel receive at every event costs more than a load.
+	m.stats.cancelled.Store(false)
+	stop := context.AfterFunc(ctx, func() { m.stats.cancelled.Store(true) })
+	defer stop()
 	var wg sync.WaitGroup
 	for _, c := range m.cores {
 		c.wakeUp()
@@ -347,7 +356,6 @@ func (c *Core) run(ctx context.Context) {
 	m := c.m
 	spins := 0
 	var idleSince int64
-	cancelled := ctx.Done()
 	for {
 		if c.step() {
 			if spins > 0 {
@@ -359,10 +367,8 @@ func (c *Core) run(ctx context.Context) {
 			// A core that always has work must still notice the end of
 			// Run's context: it stops between events, where the machine is
 			// consistent.
-			select {
-			case <-cancelled:
+			if m.stats.cancelled.Load() {
 				return
-			default:
 			}
 			continue
 		}
