@@ -308,16 +308,26 @@ func (c *Core) charge(d *Domain, n int64) {
 
 // chargeNative charges a native event. Every nativeBatch events the clock
 // is read and the time since the last reading charged.
+// (Small enough to inline: it runs at every native event.)
 func (c *Core) chargeNative(d *Domain) {
+	l := c.lease
+	l.events++
+	if l.events >= nativeBatch || c.m.det {
+		c.chargeBatch(d)
+	}
+}
+
+// chargeBatch charges the native events counted in the lease: the time
+// since the last clock reading, or in deterministic mode, where time is
+// virtual, a fixed cost for the one event.
+func (c *Core) chargeBatch(d *Domain) {
 	if c.m.det {
+		c.lease.events = 0
 		c.charge(d, detNativeTicks)
 		c.m.advance(detNativeTicks)
 		return
 	}
-	c.lease.events++
-	if c.lease.events >= nativeBatch {
-		c.chargeClock(d)
-	}
+	c.chargeClock(d)
 }
 
 // chargeIdle charges the native events not yet charged up to time t, when

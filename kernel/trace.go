@@ -16,11 +16,15 @@ func (e Event) String() string {
 	return fmt.Sprintf("core%d dom%d %s %d", e.Core, e.Domain.index(), e.What, e.Arg)
 }
 
-// trace reports an event to Config.Trace.
+// trace reports an event to Config.Trace. (Small enough to inline: the
+// test is made at every event.)
 func (c *Core) trace(d *Domain, what string, arg int64) {
-	if !c.m.tracing {
-		return
+	if c.m.tracing {
+		c.traceEvent(d, what, arg)
 	}
+}
+
+func (c *Core) traceEvent(d *Domain, what string, arg int64) {
 	if t := c.m.cfg.Trace; t != nil {
 		var id ObjectID
 		if d != nil {
