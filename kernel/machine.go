@@ -79,7 +79,11 @@ type Machine struct {
 	// bits) and how many times a core has woken (the rest): see quiet.
 	active atomic.Int64
 	done   chan struct{}
-	doneMu sync.Mutex
+	// cancelled is set when the current parallel Run's context ends: busy
+	// cores read it between events. A new flag for each Run, stored
+	// before the cores start.
+	cancelled *atomic.Bool
+	doneMu    sync.Mutex
 
 	stats machineStats
 }
@@ -93,12 +97,8 @@ type machineStats struct {
 	_                      [64]byte
 	timers, grace, zombies atomic.Int64
 	outWaiters             atomic.Int64 // domains parked until their outbox is free
-	// cancelled is set when Run's context ends (parallel mode): busy
-	// cores read it between events. Not a count, but it shares the
-	// line's pattern: read at every event, written rarely.
-	cancelled    atomic.Bool
-	_            [64]byte
-	domainsFreed atomic.Uint64
+	_                      [64]byte
+	domainsFreed           atomic.Uint64
 	// the longest stall queue seen, to check that no queue grows past the
 	// number of domains
 	maxStall atomic.Int64
@@ -232,10 +232,27 @@ func (m *Machine) Run(ctx context.Context) error {
 	}()
 	t0 := nanotime()
 	defer func() { m.runNanos += nanotime() - t0 }()
+	var err error
 	if m.det {
-		return m.runDeterministic(ctx)
+		err = m.runDeterministic(ctx)
+	} else {
+		err = m.runParallel(ctx)
 	}
-	return m.runParallel(ctx)
+	for _, c := range m.cores {
+		c.stopRun()
+	}
+	return err
+}
+
+// stopRun ends c's part in a Run that is returning (in parallel mode,
+// after its goroutine has ended): the domain it was about to continue goes
+// back to its ready queue, so that no domain of a stopped machine is
+// executing and the host may stop it, read it or move it.
+func (c *Core) stopRun() {
+	if d := c.cur; d != nil {
+		c.preempt.Store(true) // finishEvent's way of taking d off the core
+		c.finishEvent(d)
+	}
 }
 
 // hasWork reports whether c has something to do now.
@@ -329,8 +346,11 @@ func (m *Machine) runParallel(ctx context.Context) error {
 	m.active.Store(int64(len(m.cores)))
 	// Busy cores look at a flag between events, not at ctx.Done(): a
 	// channel receive at every event costs more than a load.
-	m.stats.cancelled.Store(false)
-	stop := context.AfterFunc(ctx, func() { m.stats.cancelled.Store(true) })
+	// The flag is this run's own: the setter of a run cancelled as it
+	// ended may fire late, and must not stop the next run.
+	cancelled := new(atomic.Bool)
+	m.cancelled = cancelled
+	stop := context.AfterFunc(ctx, func() { cancelled.Store(true) })
 	defer stop()
 	var wg sync.WaitGroup
 	for _, c := range m.cores {
@@ -354,6 +374,7 @@ func (c *Core) loop(ctx context.Context) {
 // run is loop's body, under its guard.
 func (c *Core) run(ctx context.Context) {
 	m := c.m
+	cancelled := m.cancelled
 	spins := 0
 	var idleSince int64
 	for {
@@ -367,7 +388,7 @@ func (c *Core) run(ctx context.Context) {
 			// A core that always has work must still notice the end of
 			// Run's context: it stops between events, where the machine is
 			// consistent.
-			if m.stats.cancelled.Load() {
+			if cancelled.Load() {
 				return
 			}
 			continue
