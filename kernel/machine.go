@@ -219,7 +219,10 @@ func (m *Machine) logf(format string, args ...any) {
 var ErrRunning = errors.New("keyfish: machine is running")
 
 // Run runs the machine until nothing is left to do (no domain ready, no
-// message in flight, no clock wait pending) or ctx is done.
+// message in flight, no clock wait pending) or ctx is done. When ctx ends
+// it, each core stops between events: the machine is consistent, no
+// domain is executing (those that were about to run on are ready), and a
+// later Run goes on where this one stopped.
 func (m *Machine) Run(ctx context.Context) error {
 	if !m.running.CompareAndSwap(false, true) {
 		return ErrRunning
