@@ -17,7 +17,8 @@ import (
 //
 //	go test ./hostile -run TestSoak -soak.invocations=10000000 -timeout 60m -v
 //
-// CI runs the default (-soak.invocations=300000; 60000 with -short).
+// CI runs the default (-soak.invocations=300000; 60000 with -short) and,
+// from .ci/run, two parallel-mode runs of 3 million.
 var (
 	soakInvocations = flag.Int64("soak.invocations", 0, "invocations the soak test makes (0: 300000, or 60000 with -short)")
 	soakSeed        = flag.Uint64("soak.seed", 1, "seed of the soak test's random invocations and deterministic schedule")
