@@ -30,6 +30,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("q", false, "no progress on stderr")
 	timeout := fs.Duration("timeout", 2*time.Minute, "the longest one machine run may take")
 	from := fs.String("from", "", "print the table of a report saved with -json instead of running")
+	prof := cpuProfileFlag(fs)
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}
@@ -59,6 +60,12 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Cores = cs
 	}
+	stop, err := startCPUProfile(*prof)
+	if err != nil {
+		fmt.Fprintf(stderr, "keyfish bench: %v\n", err)
+		return 1
+	}
+	defer stop()
 	var progress io.Writer = stderr
 	if *quiet {
 		progress = nil

@@ -42,6 +42,7 @@ func boot(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&mem, "memory", "the prime bank's `size`: all the storage the system may use (64MiB, 1GiB, ...)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON on stdout; the console output goes into it")
 	computes := fs.Int("computes", 0, "how many compute domains to run (0: one per rv64 core, at least 4)")
+	prof := cpuProfileFlag(fs)
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}
@@ -60,6 +61,11 @@ func boot(args []string, stdout, stderr io.Writer) int {
 	if *computes == 0 {
 		*computes = demoComputes(mf.topology)
 	}
+	stop, err := startCPUProfile(*prof)
+	if err != nil {
+		return failure(stderr, "boot", err)
+	}
+	defer stop()
 
 	console := stdout // the kernel serializes its console writes
 	buf := &consoleBuffer{}

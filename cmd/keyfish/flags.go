@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +86,31 @@ func formatBytes(n uint64) string {
 		return strconv.FormatUint(n>>(10*i), 10) + units[i]
 	}
 	return strconv.FormatFloat(float64(n)/float64(uint64(1)<<(10*i)), 'f', 1, 64) + units[i]
+}
+
+// cpuProfileFlag registers -cpuprofile.
+func cpuProfileFlag(fs *flag.FlagSet) *string {
+	return fs.String("cpuprofile", "", "write a CPU profile of the command (pprof format, for go tool pprof) to this `file`")
+}
+
+// startCPUProfile starts the CPU profile that -cpuprofile names, if any,
+// and returns the function that ends it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // machineFlags are the flags that describe a machine.

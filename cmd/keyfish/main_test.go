@@ -370,6 +370,36 @@ func TestRunHello(t *testing.T) {
 	}
 }
 
+// TestCPUProfile: -cpuprofile writes a pprof profile (gzipped protocol
+// buffers) of the command, for go tool pprof and for the build's profile
+// (make pgo); a file that cannot be made is a one-line error.
+func TestCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"run", image(t, "hello")},
+		{"boot", "-computes", "1"},
+		{"bench", "-short", "-q", "-run", "^bank/buy-page$"},
+	} {
+		path := filepath.Join(dir, args[0]+".pprof")
+		args = append([]string{args[0], "-cpuprofile", path}, args[1:]...)
+		r := runKeyfish(t, args...)
+		if r.status != 0 {
+			t.Fatalf("keyfish %s: status %d\nstderr:\n%s", strings.Join(args, " "), r.status, r.stderr)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("keyfish %s: the profile is not a gzipped pprof profile (%d bytes)", args[0], len(b))
+		}
+	}
+	r := runKeyfish(t, "run", "-cpuprofile", filepath.Join(dir, "no", "such", "dir"), image(t, "hello"))
+	if r.status != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "keyfish: run:") {
+		t.Errorf("an impossible profile file: status %d, stderr %q; want 1 and one line", r.status, r.stderr)
+	}
+}
+
 func TestRunExitStatus(t *testing.T) {
 	for _, tc := range []struct {
 		status int32

@@ -66,6 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&mem, "memory", "the program bank's limit in `bytes` (64MiB, 1GiB, ...): image, heap, stack and domain")
 	pages := fs.Uint64("pages", 0, "the program bank's limit in `pages` (0: none)")
 	budget := fs.Uint64("budget", 0, "the program meter's budget in `ticks`, one per instruction (0: unlimited)")
+	prof := cpuProfileFlag(fs)
 	if st, ok := parseFlags(fs, args); !ok {
 		return st
 	}
@@ -86,6 +87,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if _, err := loader.Parse(path, img); err != nil {
 		return failure(stderr, "run", err)
 	}
+	stop, err := startCPUProfile(*prof)
+	if err != nil {
+		return failure(stderr, "run", err)
+	}
+	defer stop()
 
 	s, err := system.New(mf.config(uint64(mem)+servicesMemory, stdout, stderr))
 	if err != nil {
