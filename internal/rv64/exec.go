@@ -660,12 +660,12 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 	var ex Exit
 	for n != 0 {
 		if pc&1 != 0 {
-			ex = Exit{Reason: Misaligned, Addr: pc, Access: Exec}
+			ex = Exit{Cause: Cause{Reason: Misaligned, Access: Exec}, Addr: pc}
 			break
 		}
 		blk := c.codeBlock(t, pc, lid8)
 		if blk == nil {
-			ex = Exit{Reason: Fault, Addr: pc, Access: Exec}
+			ex = Exit{Cause: Cause{Reason: Fault, Access: Exec}, Addr: pc}
 			break
 		}
 		base := pc &^ mem.PageMask
@@ -674,7 +674,7 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 			// whose other slots all leave it, and run it from there.
 			np := c.fetchFrame(t, base+mem.PageSize, lid8)
 			if np == nil {
-				ex = Exit{Reason: Fault, Addr: base + mem.PageSize, Access: Exec}
+				ex = Exit{Cause: Cause{Reason: Fault, Access: Exec}, Addr: base + mem.PageSize}
 				break
 			}
 			c.crossBlk.insts[0] = decode(blk.frame.Load16(mem.PageSize-2), np.Load16(0))
@@ -735,7 +735,7 @@ func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8
 		// Run looks the pc up again.
 		return pc, n, Exit{}, false
 	case opIllegal:
-		ex := Exit{Reason: Illegal, Insn: uint32(d.imm())}
+		ex := Exit{Cause: Cause{Reason: Illegal, Insn: uint32(d.imm())}}
 		if d.length() == 2 {
 			ex.Insn &= 0xffff
 		}
@@ -764,9 +764,9 @@ func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8
 			c.seenGen = c.CodeGen.Add(1)
 		}
 	case opECALL:
-		return pc, n, Exit{Reason: Ecall}, true
+		return pc, n, Exit{Cause: Cause{Reason: Ecall}}, true
 	case opEBREAK:
-		ex := Exit{Reason: Ebreak, Insn: 0x00100073}
+		ex := Exit{Cause: Cause{Reason: Ebreak, Insn: 0x00100073}}
 		if d.length() == 2 {
 			ex.Insn = 0x9002
 		}
@@ -804,7 +804,7 @@ func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8
 			size = 8
 		}
 		if a&(size-1) != 0 {
-			return pc, n, Exit{Reason: Misaligned, Addr: a, Access: Write}, true
+			return pc, n, Exit{Cause: Cause{Reason: Misaligned, Access: Write}, Addr: a}, true
 		}
 		fail := uint64(1)
 		if r.ResValid && r.ResAddr == a {
@@ -842,7 +842,7 @@ func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8
 		x[d.rd()] = amo64(d.op(), p.Addr64(a&mem.PageMask), x[d.rs2()])
 	default:
 		// Every other op is executed by hot, which does not send it here.
-		return pc, n, Exit{Reason: Illegal, Insn: uint32(d.imm())}, true
+		return pc, n, Exit{Cause: Cause{Reason: Illegal, Insn: uint32(d.imm())}}, true
 	}
 	return pc + d.length(), n - 1, Exit{}, false
 }
@@ -890,9 +890,9 @@ func (c *Core) storeSlow(t Translator, a, size, lid8 uint64) *mem.Page {
 // dataTrap describes the trap of a failed loadSlow or storeSlow.
 func (c *Core) dataTrap(a, size uint64, acc Access) Exit {
 	if a&(size-1) != 0 {
-		return Exit{Reason: Misaligned, Addr: a, Access: acc}
+		return Exit{Cause: Cause{Reason: Misaligned, Access: acc}, Addr: a}
 	}
-	return Exit{Reason: Fault, Addr: a, Access: acc}
+	return Exit{Cause: Cause{Reason: Fault, Access: acc}, Addr: a}
 }
 
 func b2u(b bool) uint64 {

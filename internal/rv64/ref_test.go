@@ -40,7 +40,7 @@ func refRun(h *refHart, t Translator, budget uint64) Exit {
 		n++
 		h.instret++
 	}
-	return Exit{Reason: Budget, Executed: n}
+	return Exit{Cause: Cause{Reason: Budget}, Executed: n}
 }
 
 func refFetch16(t Translator, va uint64) (uint16, bool) {
@@ -54,25 +54,25 @@ func refFetch16(t Translator, va uint64) (uint16, bool) {
 // refStep executes one instruction; ok=false means it trapped (ex says how).
 func refStep(h *refHart, t Translator) (Exit, bool) {
 	if h.pc&1 != 0 {
-		return Exit{Reason: Misaligned, Addr: h.pc, Access: Exec}, false
+		return Exit{Cause: Cause{Reason: Misaligned, Access: Exec}, Addr: h.pc}, false
 	}
 	lo, ok := refFetch16(t, h.pc)
 	if !ok {
-		return Exit{Reason: Fault, Addr: h.pc, Access: Exec}, false
+		return Exit{Cause: Cause{Reason: Fault, Access: Exec}, Addr: h.pc}, false
 	}
 	if lo&3 != 3 {
 		w, legal := refExpand(lo)
 		if !legal {
-			return Exit{Reason: Illegal, Insn: uint32(lo)}, false
+			return Exit{Cause: Cause{Reason: Illegal, Insn: uint32(lo)}}, false
 		}
 		if w == 0x00100073 {
-			return Exit{Reason: Ebreak, Insn: uint32(lo)}, false
+			return Exit{Cause: Cause{Reason: Ebreak, Insn: uint32(lo)}}, false
 		}
 		return refExec(h, t, w, 2)
 	}
 	hi, ok := refFetch16(t, h.pc+2)
 	if !ok {
-		return Exit{Reason: Fault, Addr: h.pc + 2, Access: Exec}, false
+		return Exit{Cause: Cause{Reason: Fault, Access: Exec}, Addr: h.pc + 2}, false
 	}
 	return refExec(h, t, uint32(lo)|uint32(hi)<<16, 4)
 }
@@ -220,11 +220,11 @@ func refExpand(c uint16) (uint32, bool) {
 
 func refTrans(t Translator, a, size uint64, acc Access) (*mem.Page, Exit, bool) {
 	if a%size != 0 {
-		return nil, Exit{Reason: Misaligned, Addr: a, Access: acc}, false
+		return nil, Exit{Cause: Cause{Reason: Misaligned, Access: acc}, Addr: a}, false
 	}
 	p, w, ok := t.Translate(a, acc)
 	if !ok || p == nil || acc == Write && !w {
-		return nil, Exit{Reason: Fault, Addr: a, Access: acc}, false
+		return nil, Exit{Cause: Cause{Reason: Fault, Access: acc}, Addr: a}, false
 	}
 	return p, Exit{}, true
 }
@@ -236,7 +236,7 @@ func refExec(h *refHart, t Translator, w uint32, ln uint64) (Exit, bool) {
 		if ln == 2 {
 			insn = uint32(uint16(insn))
 		}
-		return Exit{Reason: Illegal, Insn: insn}, false
+		return Exit{Cause: Cause{Reason: Illegal, Insn: insn}}, false
 	}
 	opc := w & 0x7f
 	rd := bitsOf(w, 11, 7)
@@ -514,9 +514,9 @@ func refExec(h *refHart, t Translator, w uint32, ln uint64) (Exit, bool) {
 	case 0x73:
 		switch {
 		case w == 0x00000073:
-			return Exit{Reason: Ecall}, false
+			return Exit{Cause: Cause{Reason: Ecall}}, false
 		case w == 0x00100073:
-			return Exit{Reason: Ebreak, Insn: w}, false
+			return Exit{Cause: Cause{Reason: Ebreak, Insn: w}}, false
 		case (f3 == 2 || f3 == 3 || f3 == 6 || f3 == 7) && rs1 == 0:
 			switch w >> 20 {
 			case 0xc00, 0xc02:
@@ -563,7 +563,7 @@ func refExec(h *refHart, t Translator, w uint32, ln uint64) (Exit, bool) {
 			h.resValid, h.resAddr, h.resVal = true, a, v
 		case 3: // sc
 			if a%size != 0 {
-				return Exit{Reason: Misaligned, Addr: a, Access: Write}, false
+				return Exit{Cause: Cause{Reason: Misaligned, Access: Write}, Addr: a}, false
 			}
 			res := uint64(1)
 			if h.resValid && h.resAddr == a {

@@ -154,13 +154,23 @@ func (r Reason) String() string {
 
 // Exit reports why and where Run stopped.
 type Exit struct {
-	// Reason is why Run returned.
-	Reason Reason
+	// Cause is why Run returned: Reason, and for a trap its details.
+	Cause
 	// Executed is the count of instructions retired during this Run (also
 	// added to Regs.Instret). A trapping instruction is not retired.
 	Executed uint64
 	// Addr is the faulting address for Fault and Misaligned.
 	Addr uint64
+}
+
+// Cause is the part of an Exit that says why Run returned. (Exit keeps it
+// in one field so that Exit has three: the compiler keeps a struct of at
+// most four fields in registers, and Run's caller then copies no Exit
+// through memory, where stores of its small fields stalled the wide loads
+// that copied it whole.)
+type Cause struct {
+	// Reason is why Run returned.
+	Reason Reason
 	// Access is the kind of the faulting access for Fault and Misaligned.
 	Access Access
 	// Insn is the instruction's bits for Illegal and Ebreak (a 16-bit form,

@@ -324,7 +324,7 @@ func (p *Process) Execute(stdout io.Writer, maxInsns uint64) (exitCode int, insn
 		if maxInsns != 0 {
 			left := maxInsns - (r.Instret - start)
 			if left == 0 {
-				return 0, r.Instret - start, &ExitError{Exit: rv64.Exit{Reason: rv64.Budget}, PC: r.PC}
+				return 0, r.Instret - start, &ExitError{Exit: rv64.Exit{Cause: rv64.Cause{Reason: rv64.Budget}}, PC: r.PC}
 			}
 			budget = min(budget, left)
 		}
