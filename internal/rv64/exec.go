@@ -14,6 +14,7 @@ const (
 	evBudget uint8 = iota // the budget is spent
 	evLeave               // control left the page (or block)
 	evSlow                // the instruction at pc needs the slow path
+	evEcall               // the instruction at pc is an ecall: Run returns
 )
 
 // hot is the fast path: it executes the instructions of one decode block,
@@ -32,6 +33,10 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 		switch d.op() {
 		case opDecode, opCross, opPageEnd, opIllegal:
 			return base + off, n, evSlow
+		case opECALL:
+			// Straight out of Run, without a look at the slow path: the
+			// kernel's way in, once per invocation.
+			return base + off, n, evEcall
 		case opNop:
 			n--
 			off += 4
@@ -682,6 +687,10 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 		}
 		var ev uint8
 		pc, n, ev = c.hot(blk, base, pc-base, n, lid8)
+		if ev == evEcall {
+			ex = Exit{Cause: Cause{Reason: Ecall}}
+			break
+		}
 		if ev != evSlow {
 			continue
 		}
