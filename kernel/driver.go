@@ -203,23 +203,11 @@ func (c *Core) finishEvent(d *Domain) {
 	cl.unlock()
 }
 
-// guard runs step-driving function f until it returns. A native program
-// that panics unwinds to here: its event is finished as a trap
-// (programPanicked) and f is called again. Any other panic is a kernel
-// bug and goes on. It reports what f returned.
-func (c *Core) guard(f func() bool) bool {
-	for {
-		done, ok := c.guarded(f)
-		if ok {
-			return done
-		}
-	}
-}
-
-// guarded calls f, recovering the panic of a native program. ok is false
-// when one panicked and f did not finish; the event it panicked in is
-// finished all the same.
-func (c *Core) guarded(f func() bool) (done, ok bool) {
+// guarded calls f and reports whether it returned. A native program that
+// panics inside f unwinds to here: its event is finished as a trap
+// (programPanicked) and guarded reports false. Any other panic is a
+// kernel bug and goes on.
+func (c *Core) guarded(f func()) (ok bool) {
 	defer func() {
 		if ok {
 			return
@@ -233,8 +221,8 @@ func (c *Core) guarded(f func() bool) (done, ok bool) {
 		}
 		c.programPanicked(r)
 	}()
-	done = f()
-	return done, true
+	f()
+	return true
 }
 
 // flushCaches drops per-core caches after a mapping was removed.

@@ -339,7 +339,7 @@ func (m *Machine) runDeterministic(ctx context.Context) error {
 			continue
 		}
 		c := ready[m.rng.IntN(len(ready))]
-		c.guarded(c.step) // a program's panic ends the step: its event is done
+		c.guarded(func() { c.step() }) // a program's panic ends the step: its event is done
 	}
 }
 
@@ -371,7 +371,10 @@ func (m *Machine) runParallel(ctx context.Context) error {
 // loop is a core's goroutine in parallel mode: step while there is work;
 // idle, poll briefly, then sleep until notified or the next timer.
 func (c *Core) loop(ctx context.Context) {
-	c.guard(func() bool { c.run(ctx); return true })
+	// A native program's panic ends run's loop; its event is finished,
+	// and the loop starts again.
+	for !c.guarded(func() { c.run(ctx) }) {
+	}
 }
 
 // run is loop's body, under its guard.

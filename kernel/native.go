@@ -192,7 +192,7 @@ func (nativeKind) run(c *Core, d *Domain) event {
 		}
 		x := &c.nctx
 		x.c, x.d, x.act = c, d, a
-		// A panic here unwinds to the core's guard (Core.guard), which
+		// A panic here unwinds to the core's loop (Core.guarded), which
 		// finishes this event with programPanicked: a deferred recover
 		// in every event would cost more than the rest of this call.
 		p(x)

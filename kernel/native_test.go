@@ -11,7 +11,7 @@ import (
 // keeper, whose restart runs it again, and the core goes on running
 // everything else; in deterministic mode and in parallel mode, with
 // several victims panicking on several cores at once. The recovery lives
-// at the top of each core's loop (Core.guard), not in each event.
+// at the top of each core's loop (Core.guarded), not in each event.
 func TestNativePanicTraps(t *testing.T) {
 	const victims, panics = 6, 4
 	for _, tc := range []struct {
