@@ -67,7 +67,7 @@ type coreStats struct {
 	rvInsns                                                  uint64 // the part of busyTicks that is rv64 instructions
 	idleNanos                                                int64  // time spent idle (spinning or asleep)
 	posts                                                    uint64
-	maxInbox                                                 int64 // the longest inbox this core posted to
+	maxInbox                                                 int64 // the most messages this core took from its inbox at once
 	byKey                                                    [32]uint64
 	byTrap                                                   [16]uint64
 }
@@ -101,7 +101,7 @@ func (c *Core) step() bool {
 func (c *Core) housekeeping() bool {
 	cl := c.cl
 	st := &c.m.stats
-	if cl.inbox.n.Load() == 0 && cl.reap.empty() && cl.withdraw.empty() && st.grace.Load() == 0 &&
+	if cl.inbox.empty() && cl.reap.empty() && cl.withdraw.empty() && st.grace.Load() == 0 &&
 		st.timers.Load() == 0 && st.zombies.Load() == 0 && !cl.outWaitKick.Load() {
 		return false
 	}

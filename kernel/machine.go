@@ -261,7 +261,7 @@ func (c *Core) stopRun() {
 // hasWork reports whether c has something to do now.
 func (c *Core) hasWork() bool {
 	cl := c.cl
-	if c.cur != nil || cl.inbox.n.Load() != 0 || !cl.reap.empty() || !cl.withdraw.empty() {
+	if c.cur != nil || !cl.inbox.empty() || !cl.reap.empty() || !cl.withdraw.empty() {
 		return true
 	}
 	cl.lock()
@@ -505,7 +505,7 @@ func (m *Machine) quiet(active int64) bool {
 // quietLook is quiet's look at the queues.
 func (m *Machine) quietLook() bool {
 	for _, cl := range m.clusters {
-		if cl.inbox.n.Load() != 0 || !cl.reap.empty() || !cl.withdraw.empty() {
+		if !cl.inbox.empty() || !cl.reap.empty() || !cl.withdraw.empty() {
 			return false
 		}
 	}

@@ -1,7 +1,7 @@
 package kernel
 
 import (
-	"sync"
+	"slices"
 	"sync/atomic"
 
 	"github.com/keyfish-os/keyfish/abi"
@@ -70,46 +70,69 @@ func (o *outbox) setData(p []byte) {
 	o.n = copy(o.buf[:], p)
 }
 
-// inbox is a cluster's queue of outboxes from other clusters.
+// inbox is a cluster's queue of outboxes from other clusters: a stack
+// that senders push onto with one compare-and-swap and the cluster takes
+// whole with one swap, then reverses into arrival order. A mutex-guarded
+// FIFO took the line several times a message: the poll of an idle core
+// pulled it back between the sender's lock, its stores and its unlock,
+// and then waited for the lock itself.
 type inbox struct {
-	mu         sync.Mutex // guards head, tail and the entries' inext
-	head, tail *Domain
-	n          atomic.Int32 // entries, readable without mu
+	head atomic.Pointer[Domain] // the last outbox pushed, linked through inext
 }
 
-func (ib *inbox) push(d *Domain) int32 {
-	ib.mu.Lock()
-	d.inext = nil
-	if ib.tail != nil {
-		ib.tail.inext = d
-	} else {
-		ib.head = d
+// push links d's outbox into the inbox.
+func (ib *inbox) push(d *Domain) {
+	// Guess empty, the common case: the compare-and-swap then fetches
+	// the line once, for writing, where a load first would fetch it to
+	// read and again to write.
+	var h *Domain
+	for {
+		d.inext = h
+		if ib.head.CompareAndSwap(h, d) {
+			return
+		}
+		h = ib.head.Load()
 	}
-	ib.tail = d
-	n := ib.n.Add(1)
-	ib.mu.Unlock()
-	return n
 }
 
-// take removes every entry and returns the first (linked through inext).
-func (ib *inbox) take() *Domain {
-	if ib.n.Load() == 0 {
-		return nil
+// empty reports whether the inbox holds nothing; any core may ask.
+func (ib *inbox) empty() bool { return ib.head.Load() == nil }
+
+// take removes every entry and returns the first to arrive (linked
+// through inext, in arrival order) and the count.
+func (ib *inbox) take() (*Domain, int) {
+	if ib.head.Load() == nil {
+		return nil, 0
 	}
-	ib.mu.Lock()
-	d := ib.head
-	ib.head, ib.tail = nil, nil
-	ib.n.Store(0)
-	ib.mu.Unlock()
-	return d
+	d := ib.head.Swap(nil)
+	var first *Domain
+	n := 0
+	for d != nil {
+		next := d.inext
+		d.inext = first
+		first = d
+		d = next
+		n++
+	}
+	return first, n
+}
+
+// entries returns the outboxes in the inbox, in arrival order, for the
+// checker: only while the machine is stopped.
+func (ib *inbox) entries(limit int) []*Domain {
+	var ds []*Domain
+	for d := ib.head.Load(); d != nil && len(ds) <= limit; d = d.inext {
+		ds = append(ds, d)
+	}
+	slices.Reverse(ds)
+	return ds
 }
 
 // post links d's outbox into cl's inbox and wakes a core there.
 func (c *Core) post(cl *Cluster, d *Domain) {
 	d.outTo.Store(cl)
-	n := cl.inbox.push(d)
+	cl.inbox.push(d)
 	c.stats.posts++
-	c.stats.maxInbox = max(c.stats.maxInbox, int64(n))
 	cl.kick()
 }
 
@@ -273,10 +296,11 @@ func (c *Core) unparkOutWaiters() bool {
 
 // drainInbox handles every message that reached c's cluster.
 func (c *Core) drainInbox() bool {
-	d := c.cl.inbox.take()
+	d, n := c.cl.inbox.take()
 	if d == nil {
 		return false
 	}
+	c.stats.maxInbox = max(c.stats.maxInbox, int64(n))
 	for d != nil {
 		next := d.inext
 		d.inext = nil

@@ -102,7 +102,7 @@ func (rvKind) run(c *Core, d *Domain) event {
 			// A chunk boundary: an event boundary for the epoch, and a
 			// chance for the core's messages and a kill to get in.
 			c.ack()
-			if c.preempt.Load() || d.killed.Load() || c.cl.inbox.n.Load() != 0 || !c.cl.reap.empty() || !c.cl.withdraw.empty() {
+			if c.preempt.Load() || d.killed.Load() || !c.cl.inbox.empty() || !c.cl.reap.empty() || !c.cl.withdraw.empty() {
 				return evPause
 			}
 		case rv64.Ecall:
