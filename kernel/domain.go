@@ -125,15 +125,17 @@ type Domain struct {
 
 	// out is the outbox: an invocation or reply in flight to another
 	// cluster. Written by the home cluster before posting; read by the
-	// consuming cluster, which clears outBusy when done with it. Both
-	// sit on cache lines of their own, apart from the fields the home
-	// cluster keeps touching; outBusy shares the outbox's first line,
-	// which the consuming cluster has just read when it clears outBusy.
-	_          cacheLinePad
+	// consuming cluster. It sits on cache lines of its own, apart from
+	// the fields the home cluster keeps touching.
+	_     cacheLinePad
+	out   outbox
+	inext *Domain // links the outbox into an inbox (the inbox's owner)
+	_     cacheLinePad
+	// outBusy says the outbox is away. Set by the home cluster when it
+	// posts; cleared when the consuming cluster is done with it, most
+	// often by the home cluster itself, told in a message coming back
+	// (Core.releaseLater): so it is off the outbox's lines.
 	outBusy    atomic.Bool
-	out        outbox
-	inext      *Domain // links the outbox into an inbox (the inbox's lock)
-	_          cacheLinePad
 	remoteCall uint64 // the resume generation of a CALL sent to another cluster (home)
 
 	// deferred is the first domain whose kernel operation on this one waits

@@ -56,6 +56,11 @@ type Core struct {
 	sendBuf  [abi.LimitString]byte // strings copied out of guest memory
 	words    [64]uint64
 
+	// released are outboxes of other clusters' domains that this core
+	// has taken and is done with, not yet marked free (releaseLater).
+	released  [8]*Domain
+	nreleased int
+
 	stats coreStats
 }
 
@@ -89,11 +94,13 @@ func (c *Core) step() bool {
 		}
 		c.cl.unlock()
 		if d == nil {
+			c.flushReleases()
 			return worked
 		}
 		c.slice = c.m.slice
 	}
 	c.execute(d)
+	c.flushReleases()
 	return true
 }
 

@@ -95,6 +95,7 @@ func (m *Machine) settle() {
 		for _, c := range m.cores {
 			did = c.drainWithdraw() || did
 			did = c.drainInbox() || did
+			c.flushReleases()
 			if !c.cl.reap.empty() || len(c.cl.zombies) > 0 {
 				did = c.drainReap() || did
 			}

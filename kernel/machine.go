@@ -250,12 +250,14 @@ func (m *Machine) Run(ctx context.Context) error {
 // stopRun ends c's part in a Run that is returning (in parallel mode,
 // after its goroutine has ended): the domain it was about to continue goes
 // back to its ready queue, so that no domain of a stopped machine is
-// executing and the host may stop it, read it or move it.
+// executing and the host may stop it, read it or move it; the outboxes it
+// took and had not yet marked free are marked free.
 func (c *Core) stopRun() {
 	if d := c.cur; d != nil {
 		c.preempt.Store(true) // finishEvent's way of taking d off the core
 		c.finishEvent(d)
 	}
+	c.flushReleases()
 }
 
 // hasWork reports whether c has something to do now.

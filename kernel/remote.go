@@ -44,6 +44,12 @@ type outbox struct {
 
 	stopOnReturn bool // the sender was stopped while its outbox was away
 	scan         int  // mCalleeGone: next key register to look at
+
+	// rel are outboxes of domains homed where this one goes, which the
+	// sending core took and is done with: the receiving cluster marks
+	// them free (Core.releaseLater).
+	rel  [4]*Domain
+	nrel int
 }
 
 // outboxInline is the longest string an outbox carries inline: enough
@@ -130,7 +136,10 @@ func (ib *inbox) entries(limit int) []*Domain {
 
 // post links d's outbox into cl's inbox and wakes a core there.
 func (c *Core) post(cl *Cluster, d *Domain) {
-	d.outTo.Store(cl)
+	c.carryReleases(cl, d)
+	if d.outTo.Load() != cl {
+		d.outTo.Store(cl)
+	}
 	cl.inbox.push(d)
 	c.stats.posts++
 	cl.kick()
@@ -139,7 +148,13 @@ func (c *Core) post(cl *Cluster, d *Domain) {
 // fillOutbox copies an invocation into d's outbox.
 func (d *Domain) fillOutbox(kind msgKind, k Key, inv *invocation) {
 	o := &d.out
-	*o = outbox{kind: kind, typ: inv.typ, key: k, order: inv.order, buf: o.buf, keys: inv.keys}
+	// Field by field, only what the message needs: the receiver last
+	// read these lines, so each store here must fetch its line back, and
+	// a whole-struct assignment (which zeroes the inline string too)
+	// stored enough to fill the core's store buffer and wait on them.
+	o.kind, o.typ, o.key, o.order = kind, inv.typ, k, inv.order
+	o.keys = inv.keys
+	o.gen, o.rc, o.hasReply, o.stopOnReturn = 0, 0, false, false
 	o.setData(inv.data)
 	if inv.typ == abi.InvCall && kind != mKernel {
 		// A domain key's answer comes back in the outbox itself: no
@@ -157,8 +172,13 @@ func (c *Core) sendRemote(d *Domain, k Key, inv *invocation, kind msgKind) {
 		c.retryLater(d)
 		return
 	}
-	d.fillOutbox(kind, k, inv)
+	// Busy first: the store is an atomic exchange, which waits for the
+	// stores before it. The outbox's lines were last read by another
+	// cluster, so each store to them fetches its line; filled after, they
+	// are fetched while the rest goes on, and post's compare-and-swap
+	// waits for them and for the inbox's line together.
 	d.outBusy.Store(true)
+	d.fillOutbox(kind, k, inv)
 	to := k.hdr.domain().home.Load()
 	c.cl.lock()
 	switch {
@@ -246,6 +266,61 @@ func (c *Core) releaseOutbox(s *Domain) {
 	}
 }
 
+// releaseLater marks s's outbox, which c has taken and is done with, free
+// later: in the next message c sends to s's home in this event, if any
+// (carryReleases), where s's home core clears outBusy itself, else at the
+// end of the event (flushReleases). outBusy is read by s's home core at
+// s's next send; cleared from here it is a cache line that travels twice,
+// once to be written here and once to be read there, on the path of the
+// round trip. The host clears it at once: it has no events.
+func (c *Core) releaseLater(s *Domain) {
+	if c.nreleased == len(c.released) || c == c.m.host {
+		c.releaseOutbox(s)
+		return
+	}
+	c.released[c.nreleased] = s
+	c.nreleased++
+}
+
+// carryReleases moves the held-back releases of outboxes homed in cl into
+// d's outbox, which goes there: drainInbox there releases them.
+func (c *Core) carryReleases(cl *Cluster, d *Domain) {
+	o := &d.out
+	for i := 0; i < c.nreleased && o.nrel < len(o.rel); {
+		s := c.released[i]
+		if s.home.Load() != cl {
+			i++
+			continue
+		}
+		o.rel[o.nrel] = s
+		o.nrel++
+		c.nreleased--
+		c.released[i] = c.released[c.nreleased]
+		c.released[c.nreleased] = nil
+	}
+}
+
+// flushReleases marks free the outboxes releaseLater held back and no
+// message carried: at the end of every event, and before the machine
+// stops. (Small enough to inline: it runs at every event.)
+func (c *Core) flushReleases() {
+	if c.nreleased != 0 {
+		c.releaseHeld()
+	}
+}
+
+// releaseHeld is flushReleases' loop, kept out of line so that
+// flushReleases inlines.
+//
+//go:noinline
+func (c *Core) releaseHeld() {
+	for i := range c.nreleased {
+		c.releaseOutbox(c.released[i])
+		c.released[i] = nil
+	}
+	c.nreleased = 0
+}
+
 // dropOutWait takes d, parked waiting for its outbox and now stopped or
 // reaped, off cl's list at once: d may be moved to another cluster or
 // freed and bought again before housekeeping would look. (mu)
@@ -304,6 +379,12 @@ func (c *Core) drainInbox() bool {
 	for d != nil {
 		next := d.inext
 		d.inext = nil
+		// First the releases it carries: outboxes of domains homed here.
+		for i := range d.out.nrel {
+			c.releaseOutbox(d.out.rel[i])
+			d.out.rel[i] = nil
+		}
+		d.out.nrel = 0
 		switch d.out.kind {
 		case mInvoke:
 			c.recvInvoke(d)
@@ -382,7 +463,7 @@ func (c *Core) deliverOutbox(s, t *Domain) {
 	c.makeReadyLocked(t)
 	if o.typ == abi.InvCall {
 		// s waits at home for t's reply; its outbox is free.
-		c.releaseOutbox(s)
+		c.releaseLater(s)
 		return
 	}
 	c.ackReply(s, 0, false)
@@ -425,7 +506,7 @@ func (c *Core) recvReply(s *Domain) {
 		c.ackReply(s, 0, false)
 		return
 	}
-	c.releaseOutbox(s)
+	c.releaseLater(s)
 }
 
 // recvKernel: s invoked the domain key of t, homed here.
