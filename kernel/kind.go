@@ -40,7 +40,7 @@ const (
 	evPause                   // it stops for the core's own work and runs on after
 )
 
-var kinds = [...]cpuKind{abi.KindNative: nativeKind{}}
+var kinds = [...]cpuKind{abi.KindNative: &nativeKind{}}
 
 // kindOf returns the CPU kind k. Domains are only bought with kinds the
 // machine has clusters for, so k is always valid here.

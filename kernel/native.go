@@ -170,7 +170,7 @@ func (m *Machine) programFor(d *Domain) Program {
 // nativeSliceTicks is what a native event takes from the core's slice.
 const nativeSliceTicks = 100
 
-func (nativeKind) run(c *Core, d *Domain) event {
+func (k *nativeKind) run(c *Core, d *Domain) event {
 	if c.slice <= 0 {
 		return evSlice
 	}
@@ -207,7 +207,7 @@ func (nativeKind) run(c *Core, d *Domain) event {
 	a.set = false
 	if len(a.data) > int(abi.LimitString) {
 		// As an rv64 ecall would be: refused, and the domain goes on.
-		nativeKind{}.setResult(d, int64(abi.RCBadInvocation))
+		k.setResult(d, int64(abi.RCBadInvocation))
 		return evSlice
 	}
 	inv := &c.inv
@@ -237,7 +237,7 @@ func (c *Core) programPanicked(msg any) {
 	c.afterRun(d, evTrap)
 }
 
-func (nativeKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
+func (*nativeKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
 	n := &d.cpu.nat
 	n.order, n.db, n.n = order, db, len(data)
 	if len(data) > 0 {
@@ -253,18 +253,18 @@ func (nativeKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4
 	}
 }
 
-func (nativeKind) setResult(d *Domain, rc int64) {
+func (*nativeKind) setResult(d *Domain, rc int64) {
 	n := &d.cpu.nat
 	n.order, n.db, n.n = rc, int64(abi.EcallFromResume), 0
 }
 
-func (nativeKind) rewind(d *Domain) { d.cpu.nat.action.set = true }
+func (*nativeKind) rewind(d *Domain) { d.cpu.nat.action.set = true }
 
-func (nativeKind) getRegs(d *Domain, w []uint64) int {
+func (*nativeKind) getRegs(d *Domain, w []uint64) int {
 	return copy(w, d.cpu.nat.r[:])
 }
 
-func (nativeKind) setRegs(d *Domain, data []byte) abi.RC {
+func (*nativeKind) setRegs(d *Domain, data []byte) abi.RC {
 	if len(data) != 8*int(abi.RegsNative) {
 		return abi.RCBadArgument
 	}
@@ -274,11 +274,11 @@ func (nativeKind) setRegs(d *Domain, data []byte) abi.RC {
 	return abi.RCOk
 }
 
-func (nativeKind) recvFromRegs(d *Domain) {
+func (*nativeKind) recvFromRegs(d *Domain) {
 	d.recv = recvArea{len: uint64(abi.LimitString), keys: recvRegs([4]uint8{})}
 }
 
-func (nativeKind) flush(*Core) {}
+func (*nativeKind) flush(*Core) {}
 
 // registeredProgram is a native program and its name.
 type registeredProgram struct {

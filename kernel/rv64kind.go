@@ -53,7 +53,7 @@ func (t *rvTranslator) Translate(vaddr uint64, acc rv64.Access) (*mem.Page, bool
 
 type rvKind struct{}
 
-func init() { kinds[abi.KindRV64] = rvKind{} }
+func init() { kinds[abi.KindRV64] = &rvKind{} }
 
 // Register numbers of the ecall convention.
 const (
@@ -67,7 +67,7 @@ const (
 	rA7
 )
 
-func (rvKind) run(c *Core, d *Domain) event {
+func (*rvKind) run(c *Core, d *Domain) event {
 	rc := &c.rv
 	r := &d.cpu.rv
 	if c.slice <= 0 {
@@ -212,7 +212,7 @@ func (c *Core) writeGuest(d *Domain, va uint64, src []byte) int {
 	return done
 }
 
-func (rvKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
+func (*rvKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
 	x := &d.cpu.rv.X
 	if len(data) > 0 && d.recv.len > 0 {
 		c.writeGuest(d, d.recv.buf, data[:min(uint64(len(data)), d.recv.len)])
@@ -225,18 +225,18 @@ func (rvKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key
 	}
 }
 
-func (rvKind) setResult(d *Domain, rc int64) { d.cpu.rv.X[rA0] = uint64(rc) }
+func (*rvKind) setResult(d *Domain, rc int64) { d.cpu.rv.X[rA0] = uint64(rc) }
 
-func (rvKind) rewind(d *Domain) { d.cpu.rv.PC -= 4 }
+func (*rvKind) rewind(d *Domain) { d.cpu.rv.PC -= 4 }
 
-func (rvKind) getRegs(d *Domain, w []uint64) int {
+func (*rvKind) getRegs(d *Domain, w []uint64) int {
 	r := &d.cpu.rv
 	w[abi.RegsPC] = r.PC
 	copy(w[abi.RegsX1:abi.RegsWords], r.X[1:])
 	return int(abi.RegsWords)
 }
 
-func (rvKind) setRegs(d *Domain, data []byte) abi.RC {
+func (*rvKind) setRegs(d *Domain, data []byte) abi.RC {
 	if len(data) != 8*int(abi.RegsWords) {
 		return abi.RCBadArgument
 	}
@@ -249,7 +249,7 @@ func (rvKind) setRegs(d *Domain, data []byte) abi.RC {
 	return abi.RCOk
 }
 
-func (rvKind) recvFromRegs(d *Domain) {
+func (*rvKind) recvFromRegs(d *Domain) {
 	x := &d.cpu.rv.X
 	d.recv = recvArea{buf: x[rA5], len: min(x[rA6], uint64(abi.LimitString))}
 	for i := range d.recv.keys {
@@ -257,7 +257,7 @@ func (rvKind) recvFromRegs(d *Domain) {
 	}
 }
 
-func (rvKind) flush(c *Core) {
+func (*rvKind) flush(c *Core) {
 	c.rv.walk = walkCache{}
 	c.rv.core.FlushTLB()
 	c.rv.core.FlushCode()
