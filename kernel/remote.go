@@ -361,10 +361,12 @@ func (c *Core) unparkOutWaiters() bool {
 	}
 	clear(cl.outWait[len(kept):])
 	cl.outWait = kept
-	if len(kept) > 0 {
-		// Others still wait: look again next time.
-		cl.outWaitKick.Store(true)
-	}
+	// Those kept are looked at again when their outboxes are freed:
+	// releaseOutbox clears outBusy, then sees outWaiters nonzero and sets
+	// the kick; retryLater counts a domain in outWaiters, then looks at
+	// outBusy. So either this look saw the outbox free, or the kick was
+	// set after the Swap above. (Setting the kick again here kept the core
+	// polling, never asleep, while an outbox stayed away.)
 	cl.unlock()
 	return did
 }
