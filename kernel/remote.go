@@ -47,7 +47,8 @@ type outbox struct {
 
 	// rel are outboxes of domains homed where this one goes, which the
 	// sending core took and is done with: the receiving cluster marks
-	// them free (Core.releaseLater).
+	// them free (Core.releaseLater). Written by the core that posts this
+	// outbox; read and cleared by the core that takes it.
 	rel  [4]*Domain
 	nrel int
 }
