@@ -15,6 +15,19 @@ type invocation struct {
 	recv  recvArea
 }
 
+// gatherKeys copies the key registers an invocation sends, regs (each
+// taken mod 16), into dst. Register 0 always holds DK(0), the zero Key, and
+// most of an invocation's four are register 0: those are stored as zeros
+// rather than copied from the register file.
+func (d *Domain) gatherKeys(dst *[4]Key, regs [4]uint8) {
+	*dst = [4]Key{}
+	for i, r := range regs {
+		if r&15 != 0 {
+			dst[i] = d.keys[r&15]
+		}
+	}
+}
+
 // pendingReply is a kernel object's reply held back for a grace period or
 // a clock wait. Such replies carry no string.
 type pendingReply struct {

@@ -215,9 +215,7 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 	inv.key = d.keys[a.kr&15]
 	inv.order = a.order
 	inv.data = a.data
-	for i, r := range a.keys {
-		inv.keys[i] = d.keys[r&15]
-	}
+	d.gatherKeys(&inv.keys, a.keys)
 	inv.recv.keys = a.recv
 	inv.recv.len = uint64(abi.LimitString)
 	inv.recv.buf, inv.recv.discard = 0, false

@@ -166,9 +166,8 @@ func (c *Core) rvEcall(d *Domain) event {
 	inv.key = d.keys[desc&15]
 	inv.order = int64(x[rA1])
 	inv.data = data
-	for i := range inv.keys {
-		inv.keys[i] = d.keys[x[rA4]>>(4*i)&15]
-	}
+	sel := x[rA4]
+	d.gatherKeys(&inv.keys, [4]uint8{uint8(sel & 15), uint8(sel >> 4 & 15), uint8(sel >> 8 & 15), uint8(sel >> 12 & 15)})
 	inv.recv = recvArea{buf: x[rA5], len: min(x[rA6], uint64(abi.LimitString))}
 	for i := range inv.recv.keys {
 		inv.recv.keys[i] = uint8(x[rA7] >> (4 * i) & 15)
