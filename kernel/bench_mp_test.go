@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
-
-	"github.com/keyfish-os/keyfish/abi"
 )
 
 // BenchmarkCrossClusterRoundTrip measures a native CALL+RETURN round trip
@@ -16,14 +14,7 @@ import (
 func BenchmarkCrossClusterRoundTrip(b *testing.B) {
 	s := newTestSys(b, Config{Topology: "native,native"})
 	ping, pong := s.pingPongB(b, uint64(b.N))
-	// pingPongB has made ping run; move the two apart first. Stopped
-	// domains move; a running one does not, so stop ping, move, rerun.
-	s.m.MustCall(ping, int64(abi.OCDomainStop), nil)
-	s.m.MustCall(ping, int64(abi.OCDomainSetHome), Words(0))
-	s.m.MustCall(pong, int64(abi.OCDomainStop), nil)
-	s.m.MustCall(pong, int64(abi.OCDomainSetHome), Words(1))
-	s.m.MustCall(pong, int64(abi.OCDomainMakeAvailable), nil)
-	s.m.MustCall(ping, int64(abi.OCDomainRun), nil)
+	s.splitPingPong(ping, pong)
 	b.ResetTimer()
 	if err := s.m.Run(context.Background()); err != nil {
 		b.Fatal(err)

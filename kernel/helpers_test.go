@@ -86,6 +86,19 @@ func (s *testSys) state(dom Key) abi.State {
 	return abi.State(s.m.MustCall(dom, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateState)))
 }
 
+// splitPingPong moves ping (running) to cluster 0 and pong (available) to
+// cluster 1, so that every round trip crosses between them. Stopped
+// domains move and a running one does not: both are stopped, moved and
+// started again.
+func (s *testSys) splitPingPong(ping, pong Key) {
+	s.m.MustCall(ping, int64(abi.OCDomainStop), nil)
+	s.m.MustCall(ping, int64(abi.OCDomainSetHome), Words(0))
+	s.m.MustCall(pong, int64(abi.OCDomainStop), nil)
+	s.m.MustCall(pong, int64(abi.OCDomainSetHome), Words(1))
+	s.m.MustCall(pong, int64(abi.OCDomainMakeAvailable), nil)
+	s.m.MustCall(ping, int64(abi.OCDomainRun), nil)
+}
+
 // pingPong sets up ping and pong; ping will make n calls.
 func (s *testSys) pingPong(n uint64) (ping, pong Key) {
 	pong = s.native("pong")

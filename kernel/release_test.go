@@ -58,12 +58,7 @@ func TestRemoteOutboxReleased(t *testing.T) {
 				s := newTestSys(t, Config{Topology: "native,native", Deterministic: det, Seed: 4})
 				const n = 500
 				ping, pong := s.pingPong(n)
-				s.m.MustCall(ping, int64(abi.OCDomainStop), nil)
-				s.m.MustCall(ping, int64(abi.OCDomainSetHome), Words(0))
-				s.m.MustCall(pong, int64(abi.OCDomainStop), nil)
-				s.m.MustCall(pong, int64(abi.OCDomainSetHome), Words(1))
-				s.m.MustCall(pong, int64(abi.OCDomainMakeAvailable), nil)
-				s.m.MustCall(ping, int64(abi.OCDomainRun), nil)
+				s.splitPingPong(ping, pong)
 				s.run()
 				for name, k := range map[string]Key{"ping": ping, "pong": pong} {
 					if busy(s, k) {
