@@ -929,3 +929,36 @@ func TestDestroyedBankSlotReusedBeforeReap(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOutWaiterWokenByRelease: a domain parked until its outbox comes back
+// is looked at again when the outbox is marked free, and not before:
+// unparkOutWaiters used to set its kick again while any parked outbox was
+// still away, which kept its core polling, never asleep, all that time.
+func TestOutWaiterWokenByRelease(t *testing.T) {
+	s, _, d, _ := deferBehindBusyOutbox(t)
+	m, c0 := s.m, s.m.cores[0]
+	cl := m.clusters[0]
+	if d.state != dsOutWait {
+		t.Fatalf("the invoker is %s: want it parked", d.state)
+	}
+	cl.outWaitKick.Store(true)
+	if c0.unparkOutWaiters() {
+		t.Fatal("a domain whose outbox is away was made ready")
+	}
+	if cl.outWaitKick.Load() {
+		t.Fatal("the kick is set again while the outbox is away: the core would never sleep")
+	}
+	if c0.hasWork() {
+		t.Fatal("the core has work to do while the only parked outbox is away")
+	}
+	c0.releaseOutbox(d) // the cluster that took it is done with it
+	if !cl.outWaitKick.Load() {
+		t.Fatal("freeing the outbox of a parked domain did not set its cluster's kick")
+	}
+	if !c0.unparkOutWaiters() || d.state != dsReady {
+		t.Fatalf("after its outbox was freed the invoker is %s: want ready", d.state)
+	}
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
