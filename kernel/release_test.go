@@ -83,3 +83,44 @@ func TestRemoteOutboxReleased(t *testing.T) {
 func busy(s *testSys, k Key) bool {
 	return k.live().hdr.domain().outBusy.Load()
 }
+
+// TestCarryReleasesByHome: a message carries only the held releases of
+// outboxes homed in the cluster it goes to; the rest stay held until a
+// message goes their way or the event ends.
+func TestCarryReleasesByHome(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native,native,native", Deterministic: true})
+	m := s.m
+	m.RegisterProgram("idle", func(x *Ctx) {})
+	var ds [4]*Domain
+	for i := range ds {
+		k := s.native("idle")
+		m.MustCall(k, int64(abi.OCDomainSetHome), Words(uint64(i%3)))
+		ds[i] = k.hdr.domain()
+	}
+	c := m.cores[0]
+	// Outboxes of domains homed in clusters 1, 2 and 0, taken by core 0.
+	for _, d := range []*Domain{ds[1], ds[2], ds[3]} {
+		d.outBusy.Store(true)
+		c.releaseLater(d)
+	}
+	carrier := ds[0]
+	c.carryReleases(m.clusters[1], carrier)
+	if carrier.out.nrel != 1 || carrier.out.rel[0] != ds[1] {
+		t.Fatalf("a message to cluster 1 carries %v, want the release of domain %d only", carrier.out.rel[:carrier.out.nrel], ds[1].id.index())
+	}
+	if c.nreleased != 2 {
+		t.Fatalf("%d releases held after the carry, want 2", c.nreleased)
+	}
+	// The receiver marks the carried one free; the event's end the rest.
+	carrier.out.nrel = 0
+	c.releaseOutbox(ds[1])
+	if ds[1].outBusy.Load() || !ds[2].outBusy.Load() || !ds[3].outBusy.Load() {
+		t.Fatal("a release was done before its time")
+	}
+	c.flushReleases()
+	for _, d := range ds[1:] {
+		if d.outBusy.Load() {
+			t.Fatalf("domain %d's outbox is still busy after the event's end", d.id.index())
+		}
+	}
+}
