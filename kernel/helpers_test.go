@@ -101,8 +101,21 @@ func (s *testSys) splitPingPong(ping, pong Key) {
 
 // pingPong sets up ping and pong; ping will make n calls.
 func (s *testSys) pingPong(n uint64) (ping, pong Key) {
-	pong = s.native("pong")
+	return s.pingWith("pong", n, -1, -1)
+}
+
+// pingWith sets up ping and a partner running program partner, homed in
+// clusters pingHome and partnerHome (-1: where the kernel puts them);
+// ping will make n calls.
+func (s *testSys) pingWith(partner string, n uint64, pingHome, partnerHome int) (ping, pong Key) {
+	pong = s.native(partner)
 	ping = s.native("ping")
+	if pingHome >= 0 {
+		s.m.MustCall(ping, int64(abi.OCDomainSetHome), Words(uint64(pingHome)))
+	}
+	if partnerHome >= 0 {
+		s.m.MustCall(pong, int64(abi.OCDomainSetHome), Words(uint64(partnerHome)))
+	}
 	start, err := s.m.StartKey(pong, 7)
 	if err != nil {
 		s.t.Fatal(err)

@@ -2,8 +2,6 @@ package kernel
 
 import (
 	"testing"
-
-	"github.com/keyfish-os/keyfish/abi"
 )
 
 // TestParallelRunFinishesOnlyWhenDone runs native ping-pong between two
@@ -19,24 +17,7 @@ func TestParallelRunFinishesOnlyWhenDone(t *testing.T) {
 	}
 	for i := range runs {
 		s := newTestSys(t, Config{Topology: "native,native"})
-		pong := s.native("pong")
-		s.m.MustCall(pong, int64(abi.OCDomainSetHome), Words(1))
-		ping := s.native("ping")
-		s.m.MustCall(ping, int64(abi.OCDomainSetHome), Words(0))
-		start, err := s.m.StartKey(pong, 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.m.SetKeyReg(ping, int(krPartner), start); err != nil {
-			t.Fatal(err)
-		}
-		s.setRegs(ping, 0, calls, 0)
-		if err := s.m.MakeAvailable(pong); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.m.RunDomain(ping); err != nil {
-			t.Fatal(err)
-		}
+		ping, _ := s.pingWith("pong", calls, 0, 1)
 		s.run()
 		if got := s.regs(ping)[2]; got != calls {
 			t.Fatalf("run %d: Run returned with ping at %d good replies of %d", i, got, calls)

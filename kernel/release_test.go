@@ -24,24 +24,7 @@ func TestRemoteOutboxReleased(t *testing.T) {
 					x.Regs()[0] = uint64(x.Order())
 					x.Return(0, nil)
 				})
-				sink := s.native("sink")
-				ping := s.native("ping")
-				s.m.MustCall(ping, int64(abi.OCDomainSetHome), Words(0))
-				s.m.MustCall(sink, int64(abi.OCDomainSetHome), Words(1))
-				start, err := s.m.StartKey(sink, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := s.m.SetKeyReg(ping, int(krPartner), start); err != nil {
-					t.Fatal(err)
-				}
-				s.setRegs(ping, 0, 5, 0)
-				if err := s.m.MakeAvailable(sink); err != nil {
-					t.Fatal(err)
-				}
-				if err := s.m.RunDomain(ping); err != nil {
-					t.Fatal(err)
-				}
+				ping, sink := s.pingWith("sink", 5, 0, 1)
 				s.run()
 				// Before any host call: those settle what the cores left.
 				if busy(s, ping) {
