@@ -65,7 +65,7 @@ type trapInfo struct {
 type recvArea struct {
 	buf     uint64   // rv64: guest address of the buffer
 	len     uint64   // buffer length
-	keys    [4]uint8 // key registers for the four keys; 0 discards
+	keys    keyRegs  // key registers for the four keys; 0 discards
 	discard bool     // trapped: a restart delivers nothing and retries
 }
 

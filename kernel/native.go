@@ -36,8 +36,8 @@ type nativeAction struct {
 	kr    uint8
 	order int64
 	data  []byte
-	keys  [4]uint8
-	recv  [4]uint8
+	keys  keyRegs
+	recv  keyRegs
 }
 
 // Ctx is a native program's view of its domain while it serves a message.
@@ -131,16 +131,18 @@ func (x *Ctx) Call(kr uint8, m *Msg) (rc int64, data []byte) {
 	return rep.rc, rep.data
 }
 
-func recvRegs(r [4]uint8) [4]uint8 {
+// recvRegs is where a final invocation's answer puts its keys: r, or
+// abi.KRRecv0 to abi.KRRecv0+3 when r is all zero.
+func recvRegs(r [4]uint8) keyRegs {
 	if r == [4]uint8{} {
-		return [4]uint8{uint8(abi.KRRecv0), uint8(abi.KRRecv0) + 1, uint8(abi.KRRecv0) + 2, uint8(abi.KRRecv0) + 3}
+		return packKeyRegs([4]uint8{uint8(abi.KRRecv0), uint8(abi.KRRecv0) + 1, uint8(abi.KRRecv0) + 2, uint8(abi.KRRecv0) + 3})
 	}
-	return r
+	return packKeyRegs(r)
 }
 
 func (x *Ctx) final(typ abi.Inv, kr uint8, m *Msg) {
 	a := x.act
-	a.set, a.typ, a.kr, a.order, a.data, a.keys, a.recv = true, typ, kr, m.Order, m.Data, m.Keys, recvRegs(m.Recv)
+	a.set, a.typ, a.kr, a.order, a.data, a.keys, a.recv = true, typ, kr, m.Order, m.Data, packKeyRegs(m.Keys), recvRegs(m.Recv)
 }
 
 // Return makes the program's final invocation a RETURN to key register kr:
@@ -244,11 +246,7 @@ func (*nativeKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[
 		}
 		copy(n.buf[:], data)
 	}
-	for i, r := range d.recv.keys {
-		if r&15 != 0 {
-			d.keys[r&15] = keys[i]
-		}
-	}
+	d.putKeys(keys)
 }
 
 func (*nativeKind) setResult(d *Domain, rc int64) {

@@ -167,11 +167,8 @@ func (c *Core) rvEcall(d *Domain) event {
 	inv.order = int64(x[rA1])
 	inv.data = data
 	sel := x[rA4]
-	d.gatherKeys(&inv.keys, [4]uint8{uint8(sel & 15), uint8(sel >> 4 & 15), uint8(sel >> 8 & 15), uint8(sel >> 12 & 15)})
-	inv.recv = recvArea{buf: x[rA5], len: min(x[rA6], uint64(abi.LimitString))}
-	for i := range inv.recv.keys {
-		inv.recv.keys[i] = uint8(x[rA7] >> (4 * i) & 15)
-	}
+	d.gatherKeys(&inv.keys, keyRegs(sel))
+	inv.recv = recvArea{buf: x[rA5], len: min(x[rA6], uint64(abi.LimitString)), keys: keyRegs(x[rA7])}
 	return evInvoke
 }
 
@@ -217,11 +214,7 @@ func (*rvKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Ke
 		c.writeGuest(d, d.recv.buf, data[:min(uint64(len(data)), d.recv.len)])
 	}
 	x[rA0], x[rA1], x[rA2] = uint64(order), uint64(len(data)), uint64(db)
-	for i, r := range d.recv.keys {
-		if r&15 != 0 {
-			d.keys[r&15] = keys[i]
-		}
-	}
+	d.putKeys(keys)
 }
 
 func (*rvKind) setResult(d *Domain, rc int64) { d.cpu.rv.X[rA0] = uint64(rc) }
@@ -250,10 +243,7 @@ func (*rvKind) setRegs(d *Domain, data []byte) abi.RC {
 
 func (*rvKind) recvFromRegs(d *Domain) {
 	x := &d.cpu.rv.X
-	d.recv = recvArea{buf: x[rA5], len: min(x[rA6], uint64(abi.LimitString))}
-	for i := range d.recv.keys {
-		d.recv.keys[i] = uint8(x[rA7] >> (4 * i) & 15)
-	}
+	d.recv = recvArea{buf: x[rA5], len: min(x[rA6], uint64(abi.LimitString)), keys: keyRegs(x[rA7])}
 }
 
 func (*rvKind) flush(c *Core) {
