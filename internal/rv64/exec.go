@@ -22,9 +22,16 @@ const (
 // operations, branches, jumps, and loads and stores that hit the TLB. It
 // calls nothing, so that its state stays in host registers. It returns the
 // pc and the remaining budget, and why it stopped; for evSlow, pc is the
-// address of the instruction the slow path must handle.
-func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev uint8) {
-	x := &c.x
+// address of the instruction the slow path must handle. x is the domain's
+// register file (Regs.regs).
+//
+// Under -race, checkptr would check each register access and each slot
+// fetch in hot and slow, a runtime call apiece: the race tests' guests ran
+// at a third of the speed. The register fields are checked by the decoder
+// tests (checkRegFields); slot offsets are bounded as commented below.
+//
+//go:nocheckptr
+func (c *Core) hot(x regs, blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev uint8) {
 	tlb := &c.dtlb
 	for n != 0 {
 		// off is even and at most mem.PageSize+2 (see block), so this is
@@ -47,32 +54,32 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			off += 2
 			continue
 		case opLI:
-			x[d.rd()] = d.imm()
+			x.set(d.rd(), d.imm())
 			n--
 			off += 4
 			continue
 		case opCLI:
-			x[d.rd()] = d.imm()
+			x.set(d.rd(), d.imm())
 			n--
 			off += 2
 			continue
 		case opMV:
-			x[d.rd()] = x[d.rs1()]
+			x.set(d.rd(), x.get(d.rs1()))
 			n--
 			off += 4
 			continue
 		case opCMV:
-			x[d.rd()] = x[d.rs1()]
+			x.set(d.rd(), x.get(d.rs1()))
 			n--
 			off += 2
 			continue
 		case opAUIPC:
-			x[d.rd()] = base + off + d.imm()
+			x.set(d.rd(), base+off+d.imm())
 			n--
 			off += 4
 			continue
 		case opJAL:
-			x[d.rd()] = base + off + 4
+			x.set(d.rd(), base+off+4)
 			n--
 			no := off + d.imm()
 			if no < mem.PageSize {
@@ -81,7 +88,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			}
 			return base + no, n, evLeave
 		case opCJAL:
-			x[d.rd()] = base + off + 2
+			x.set(d.rd(), base+off+2)
 			n--
 			no := off + d.imm()
 			if no < mem.PageSize {
@@ -90,8 +97,8 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			}
 			return base + no, n, evLeave
 		case opJALR:
-			tg := (x[d.rs1()] + d.imm()) &^ 1
-			x[d.rd()] = base + off + 4
+			tg := (x.get(d.rs1()) + d.imm()) &^ 1
+			x.set(d.rd(), base+off+4)
 			n--
 			if tg&^mem.PageMask == base {
 				off = tg & mem.PageMask
@@ -99,8 +106,8 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			}
 			return tg, n, evLeave
 		case opCJALR:
-			tg := (x[d.rs1()] + d.imm()) &^ 1
-			x[d.rd()] = base + off + 2
+			tg := (x.get(d.rs1()) + d.imm()) &^ 1
+			x.set(d.rd(), base+off+2)
 			n--
 			if tg&^mem.PageMask == base {
 				off = tg & mem.PageMask
@@ -108,7 +115,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			}
 			return tg, n, evLeave
 		case opBEQ:
-			if x[d.rs1()] == x[d.rs2()] {
+			if x.get(d.rs1()) == x.get(d.rs2()) {
 				n--
 				no := off + d.imm()
 				if no < mem.PageSize {
@@ -121,7 +128,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			off += 4
 			continue
 		case opCBEQ:
-			if x[d.rs1()] == x[d.rs2()] {
+			if x.get(d.rs1()) == x.get(d.rs2()) {
 				n--
 				no := off + d.imm()
 				if no < mem.PageSize {
@@ -134,7 +141,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			off += 2
 			continue
 		case opBNE:
-			if x[d.rs1()] != x[d.rs2()] {
+			if x.get(d.rs1()) != x.get(d.rs2()) {
 				n--
 				no := off + d.imm()
 				if no < mem.PageSize {
@@ -147,7 +154,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			off += 4
 			continue
 		case opCBNE:
-			if x[d.rs1()] != x[d.rs2()] {
+			if x.get(d.rs1()) != x.get(d.rs2()) {
 				n--
 				no := off + d.imm()
 				if no < mem.PageSize {
@@ -160,7 +167,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			off += 2
 			continue
 		case opBLT:
-			if int64(x[d.rs1()]) < int64(x[d.rs2()]) {
+			if int64(x.get(d.rs1())) < int64(x.get(d.rs2())) {
 				n--
 				no := off + d.imm()
 				if no < mem.PageSize {
@@ -173,7 +180,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			off += 4
 			continue
 		case opBGE:
-			if int64(x[d.rs1()]) >= int64(x[d.rs2()]) {
+			if int64(x.get(d.rs1())) >= int64(x.get(d.rs2())) {
 				n--
 				no := off + d.imm()
 				if no < mem.PageSize {
@@ -186,7 +193,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			off += 4
 			continue
 		case opBLTU:
-			if x[d.rs1()] < x[d.rs2()] {
+			if x.get(d.rs1()) < x.get(d.rs2()) {
 				n--
 				no := off + d.imm()
 				if no < mem.PageSize {
@@ -199,7 +206,7 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			off += 4
 			continue
 		case opBGEU:
-			if x[d.rs1()] >= x[d.rs2()] {
+			if x.get(d.rs1()) >= x.get(d.rs2()) {
 				n--
 				no := off + d.imm()
 				if no < mem.PageSize {
@@ -212,422 +219,423 @@ func (c *Core) hot(blk *block, base, off, n, lid8 uint64) (pc, left uint64, ev u
 			off += 4
 			continue
 		case opLB:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xfff|lid8 {
 				return base + off, n, evSlow
 			}
-			x[d.rd()] = uint64(int64(int8(e.page.Load8(a & mem.PageMask))))
+			x.set(d.rd(), uint64(int64(int8(e.page.Load8(a&mem.PageMask)))))
 			n--
 			off += 4
 			continue
 		case opLBU:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xfff|lid8 {
 				return base + off, n, evSlow
 			}
-			x[d.rd()] = uint64(e.page.Load8(a & mem.PageMask))
+			x.set(d.rd(), uint64(e.page.Load8(a&mem.PageMask)))
 			n--
 			off += 4
 			continue
 		case opLH:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xffe|lid8 {
 				return base + off, n, evSlow
 			}
-			x[d.rd()] = uint64(int64(int16(e.page.Load16(a & mem.PageMask))))
+			x.set(d.rd(), uint64(int64(int16(e.page.Load16(a&mem.PageMask)))))
 			n--
 			off += 4
 			continue
 		case opLHU:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xffe|lid8 {
 				return base + off, n, evSlow
 			}
-			x[d.rd()] = uint64(e.page.Load16(a & mem.PageMask))
+			x.set(d.rd(), uint64(e.page.Load16(a&mem.PageMask)))
 			n--
 			off += 4
 			continue
 		case opLW:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xffc|lid8 {
 				return base + off, n, evSlow
 			}
-			x[d.rd()] = uint64(int64(int32(e.page.Load32(a & mem.PageMask))))
+			x.set(d.rd(), uint64(int64(int32(e.page.Load32(a&mem.PageMask)))))
 			n--
 			off += 4
 			continue
 		case opCLW:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xffc|lid8 {
 				return base + off, n, evSlow
 			}
-			x[d.rd()] = uint64(int64(int32(e.page.Load32(a & mem.PageMask))))
+			x.set(d.rd(), uint64(int64(int32(e.page.Load32(a&mem.PageMask)))))
 			n--
 			off += 2
 			continue
 		case opLWU:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xffc|lid8 {
 				return base + off, n, evSlow
 			}
-			x[d.rd()] = uint64(e.page.Load32(a & mem.PageMask))
+			x.set(d.rd(), uint64(e.page.Load32(a&mem.PageMask)))
 			n--
 			off += 4
 			continue
 		case opLD:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xff8|lid8 {
 				return base + off, n, evSlow
 			}
-			x[d.rd()] = e.page.Load64(a & mem.PageMask)
+			x.set(d.rd(), e.page.Load64(a&mem.PageMask))
 			n--
 			off += 4
 			continue
 		case opCLD:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.rtag != a&^0xff8|lid8 {
 				return base + off, n, evSlow
 			}
-			x[d.rd()] = e.page.Load64(a & mem.PageMask)
+			x.set(d.rd(), e.page.Load64(a&mem.PageMask))
 			n--
 			off += 2
 			continue
 		case opSB:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xfff|lid8 {
 				return base + off, n, evSlow
 			}
-			e.page.Store8(a&mem.PageMask, uint8(x[d.rs2()]))
+			e.page.Store8(a&mem.PageMask, uint8(x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opSH:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xffe|lid8 {
 				return base + off, n, evSlow
 			}
-			e.page.Store16(a&mem.PageMask, uint16(x[d.rs2()]))
+			e.page.Store16(a&mem.PageMask, uint16(x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opSW:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xffc|lid8 {
 				return base + off, n, evSlow
 			}
-			e.page.Store32(a&mem.PageMask, uint32(x[d.rs2()]))
+			e.page.Store32(a&mem.PageMask, uint32(x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opCSW:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xffc|lid8 {
 				return base + off, n, evSlow
 			}
-			e.page.Store32(a&mem.PageMask, uint32(x[d.rs2()]))
+			e.page.Store32(a&mem.PageMask, uint32(x.get(d.rs2())))
 			n--
 			off += 2
 			continue
 		case opSD:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xff8|lid8 {
 				return base + off, n, evSlow
 			}
-			e.page.Store64(a&mem.PageMask, x[d.rs2()])
+			e.page.Store64(a&mem.PageMask, x.get(d.rs2()))
 			n--
 			off += 4
 			continue
 		case opCSD:
-			a := x[d.rs1()] + d.imm()
+			a := x.get(d.rs1()) + d.imm()
 			e := &tlb[(a>>mem.PageShift^lid8)&(dtlbSize-1)]
 			if e.wtag != a&^0xff8|lid8 {
 				return base + off, n, evSlow
 			}
-			e.page.Store64(a&mem.PageMask, x[d.rs2()])
+			e.page.Store64(a&mem.PageMask, x.get(d.rs2()))
 			n--
 			off += 2
 			continue
 		case opADDI:
-			x[d.rd()] = x[d.rs1()] + d.imm()
+			x.set(d.rd(), x.get(d.rs1())+d.imm())
 			n--
 			off += 4
 			continue
 		case opCADDI:
-			x[d.rd()] = x[d.rs1()] + d.imm()
+			x.set(d.rd(), x.get(d.rs1())+d.imm())
 			n--
 			off += 2
 			continue
 		case opSLTI:
-			x[d.rd()] = b2u(int64(x[d.rs1()]) < int64(d.imm()))
+			x.set(d.rd(), b2u(int64(x.get(d.rs1())) < int64(d.imm())))
 			n--
 			off += 4
 			continue
 		case opSLTIU:
-			x[d.rd()] = b2u(x[d.rs1()] < d.imm())
+			x.set(d.rd(), b2u(x.get(d.rs1()) < d.imm()))
 			n--
 			off += 4
 			continue
 		case opXORI:
-			x[d.rd()] = x[d.rs1()] ^ d.imm()
+			x.set(d.rd(), x.get(d.rs1())^d.imm())
 			n--
 			off += 4
 			continue
 		case opORI:
-			x[d.rd()] = x[d.rs1()] | d.imm()
+			x.set(d.rd(), x.get(d.rs1())|d.imm())
 			n--
 			off += 4
 			continue
 		case opANDI:
-			x[d.rd()] = x[d.rs1()] & d.imm()
+			x.set(d.rd(), x.get(d.rs1())&d.imm())
 			n--
 			off += 4
 			continue
 		case opCANDI:
-			x[d.rd()] = x[d.rs1()] & d.imm()
+			x.set(d.rd(), x.get(d.rs1())&d.imm())
 			n--
 			off += 2
 			continue
 		case opSLLI:
-			x[d.rd()] = x[d.rs1()] << (d.imm() & 63)
+			x.set(d.rd(), x.get(d.rs1())<<(d.imm()&63))
 			n--
 			off += 4
 			continue
 		case opCSLLI:
-			x[d.rd()] = x[d.rs1()] << (d.imm() & 63)
+			x.set(d.rd(), x.get(d.rs1())<<(d.imm()&63))
 			n--
 			off += 2
 			continue
 		case opSRLI:
-			x[d.rd()] = x[d.rs1()] >> (d.imm() & 63)
+			x.set(d.rd(), x.get(d.rs1())>>(d.imm()&63))
 			n--
 			off += 4
 			continue
 		case opCSRLI:
-			x[d.rd()] = x[d.rs1()] >> (d.imm() & 63)
+			x.set(d.rd(), x.get(d.rs1())>>(d.imm()&63))
 			n--
 			off += 2
 			continue
 		case opSRAI:
-			x[d.rd()] = uint64(int64(x[d.rs1()]) >> (d.imm() & 63))
+			x.set(d.rd(), uint64(int64(x.get(d.rs1()))>>(d.imm()&63)))
 			n--
 			off += 4
 			continue
 		case opCSRAI:
-			x[d.rd()] = uint64(int64(x[d.rs1()]) >> (d.imm() & 63))
+			x.set(d.rd(), uint64(int64(x.get(d.rs1()))>>(d.imm()&63)))
 			n--
 			off += 2
 			continue
 		case opADD:
-			x[d.rd()] = x[d.rs1()] + x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())+x.get(d.rs2()))
 			n--
 			off += 4
 			continue
 		case opCADD:
-			x[d.rd()] = x[d.rs1()] + x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())+x.get(d.rs2()))
 			n--
 			off += 2
 			continue
 		case opSUB:
-			x[d.rd()] = x[d.rs1()] - x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())-x.get(d.rs2()))
 			n--
 			off += 4
 			continue
 		case opCSUB:
-			x[d.rd()] = x[d.rs1()] - x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())-x.get(d.rs2()))
 			n--
 			off += 2
 			continue
 		case opSLL:
-			x[d.rd()] = x[d.rs1()] << (x[d.rs2()] & 63)
+			x.set(d.rd(), x.get(d.rs1())<<(x.get(d.rs2())&63))
 			n--
 			off += 4
 			continue
 		case opSLT:
-			x[d.rd()] = b2u(int64(x[d.rs1()]) < int64(x[d.rs2()]))
+			x.set(d.rd(), b2u(int64(x.get(d.rs1())) < int64(x.get(d.rs2()))))
 			n--
 			off += 4
 			continue
 		case opSLTU:
-			x[d.rd()] = b2u(x[d.rs1()] < x[d.rs2()])
+			x.set(d.rd(), b2u(x.get(d.rs1()) < x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opXOR:
-			x[d.rd()] = x[d.rs1()] ^ x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())^x.get(d.rs2()))
 			n--
 			off += 4
 			continue
 		case opCXOR:
-			x[d.rd()] = x[d.rs1()] ^ x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())^x.get(d.rs2()))
 			n--
 			off += 2
 			continue
 		case opSRL:
-			x[d.rd()] = x[d.rs1()] >> (x[d.rs2()] & 63)
+			x.set(d.rd(), x.get(d.rs1())>>(x.get(d.rs2())&63))
 			n--
 			off += 4
 			continue
 		case opSRA:
-			x[d.rd()] = uint64(int64(x[d.rs1()]) >> (x[d.rs2()] & 63))
+			x.set(d.rd(), uint64(int64(x.get(d.rs1()))>>(x.get(d.rs2())&63)))
 			n--
 			off += 4
 			continue
 		case opOR:
-			x[d.rd()] = x[d.rs1()] | x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())|x.get(d.rs2()))
 			n--
 			off += 4
 			continue
 		case opCOR:
-			x[d.rd()] = x[d.rs1()] | x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())|x.get(d.rs2()))
 			n--
 			off += 2
 			continue
 		case opAND:
-			x[d.rd()] = x[d.rs1()] & x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())&x.get(d.rs2()))
 			n--
 			off += 4
 			continue
 		case opCAND:
-			x[d.rd()] = x[d.rs1()] & x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())&x.get(d.rs2()))
 			n--
 			off += 2
 			continue
 		case opADDIW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) + uint32(d.imm()))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))+uint32(d.imm())))
 			n--
 			off += 4
 			continue
 		case opCADDIW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) + uint32(d.imm()))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))+uint32(d.imm())))
 			n--
 			off += 2
 			continue
 		case opSLLIW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) << (d.imm() & 31))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))<<(d.imm()&31)))
 			n--
 			off += 4
 			continue
 		case opSRLIW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) >> (d.imm() & 31))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))>>(d.imm()&31)))
 			n--
 			off += 4
 			continue
 		case opSRAIW:
-			x[d.rd()] = uint64(int64(int32(x[d.rs1()]) >> (d.imm() & 31)))
+			x.set(d.rd(), uint64(int64(int32(x.get(d.rs1()))>>(d.imm()&31))))
 			n--
 			off += 4
 			continue
 		case opADDW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) + uint32(x[d.rs2()]))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))+uint32(x.get(d.rs2()))))
 			n--
 			off += 4
 			continue
 		case opCADDW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) + uint32(x[d.rs2()]))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))+uint32(x.get(d.rs2()))))
 			n--
 			off += 2
 			continue
 		case opSUBW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) - uint32(x[d.rs2()]))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))-uint32(x.get(d.rs2()))))
 			n--
 			off += 4
 			continue
 		case opCSUBW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) - uint32(x[d.rs2()]))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))-uint32(x.get(d.rs2()))))
 			n--
 			off += 2
 			continue
 		case opSLLW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) << (x[d.rs2()] & 31))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))<<(x.get(d.rs2())&31)))
 			n--
 			off += 4
 			continue
 		case opSRLW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) >> (x[d.rs2()] & 31))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))>>(x.get(d.rs2())&31)))
 			n--
 			off += 4
 			continue
 		case opSRAW:
-			x[d.rd()] = uint64(int64(int32(x[d.rs1()]) >> (x[d.rs2()] & 31)))
+			x.set(d.rd(), uint64(int64(int32(x.get(d.rs1()))>>(x.get(d.rs2())&31))))
 			n--
 			off += 4
 			continue
 		case opMUL:
-			x[d.rd()] = x[d.rs1()] * x[d.rs2()]
+			x.set(d.rd(), x.get(d.rs1())*x.get(d.rs2()))
 			n--
 			off += 4
 			continue
 		case opMULH:
-			x[d.rd()] = mulh(x[d.rs1()], x[d.rs2()])
+			x.set(d.rd(), mulh(x.get(d.rs1()), x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opMULHSU:
-			x[d.rd()] = mulhsu(x[d.rs1()], x[d.rs2()])
+			x.set(d.rd(), mulhsu(x.get(d.rs1()), x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opMULHU:
-			x[d.rd()], _ = bits.Mul64(x[d.rs1()], x[d.rs2()])
+			hi, _ := bits.Mul64(x.get(d.rs1()), x.get(d.rs2()))
+			x.set(d.rd(), hi)
 			n--
 			off += 4
 			continue
 		case opDIV:
-			x[d.rd()] = div(x[d.rs1()], x[d.rs2()])
+			x.set(d.rd(), div(x.get(d.rs1()), x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opDIVU:
-			x[d.rd()] = divu(x[d.rs1()], x[d.rs2()])
+			x.set(d.rd(), divu(x.get(d.rs1()), x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opREM:
-			x[d.rd()] = rem(x[d.rs1()], x[d.rs2()])
+			x.set(d.rd(), rem(x.get(d.rs1()), x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opREMU:
-			x[d.rd()] = remu(x[d.rs1()], x[d.rs2()])
+			x.set(d.rd(), remu(x.get(d.rs1()), x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opMULW:
-			x[d.rd()] = sx32(uint32(x[d.rs1()]) * uint32(x[d.rs2()]))
+			x.set(d.rd(), sx32(uint32(x.get(d.rs1()))*uint32(x.get(d.rs2()))))
 			n--
 			off += 4
 			continue
 		case opDIVW:
-			x[d.rd()] = divw(x[d.rs1()], x[d.rs2()])
+			x.set(d.rd(), divw(x.get(d.rs1()), x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opDIVUW:
-			x[d.rd()] = divuw(x[d.rs1()], x[d.rs2()])
+			x.set(d.rd(), divuw(x.get(d.rs1()), x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opREMW:
-			x[d.rd()] = remw(x[d.rs1()], x[d.rs2()])
+			x.set(d.rd(), remw(x.get(d.rs1()), x.get(d.rs2())))
 			n--
 			off += 4
 			continue
 		case opREMUW:
-			x[d.rd()] = remuw(x[d.rs1()], x[d.rs2()])
+			x.set(d.rd(), remuw(x.get(d.rs1()), x.get(d.rs2())))
 			n--
 			off += 4
 			continue
@@ -657,9 +665,8 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 		}
 	}
 	lid8 := c.lidFor(asid) << 3
-	x := &c.x
-	*(*[32]uint64)(x[:32]) = r.X
-	x[0] = 0
+	x := r.regs()
+	r.X[0] = 0
 	pc := r.PC
 	n := budget
 	var ex Exit
@@ -686,7 +693,7 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 			blk, base = c.crossBlk, pc
 		}
 		var ev uint8
-		pc, n, ev = c.hot(blk, base, pc-base, n, lid8)
+		pc, n, ev = c.hot(x, blk, base, pc-base, n, lid8)
 		if ev == evEcall {
 			ex = Exit{Cause: Cause{Reason: Ecall}}
 			break
@@ -700,8 +707,6 @@ func (c *Core) Run(r *Regs, t Translator, asid uint64, budget uint64) Exit {
 			break
 		}
 	}
-	x[0] = 0
-	r.X = *(*[32]uint64)(x[:32])
 	r.PC = pc
 	ex.Executed = budget - n
 	r.Instret += ex.Executed
@@ -721,8 +726,12 @@ func newCrossBlock() *block {
 // that hot could not: it decodes a slot, fills the TLB for a load or store
 // (which hot then retries), or executes a rare instruction. It returns the
 // new pc and budget, and stop with the trap when the hart traps.
+//
+// slow is not checked by checkptr either (see hot).
+//
+//go:nocheckptr
 func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8 uint64) (uint64, uint64, Exit, bool) {
-	x := &c.x
+	x := r.regs()
 	off := pc - base
 	slot := &blk.insts[(off>>1)%uint64(len(blk.insts))]
 	d := *slot
@@ -750,21 +759,21 @@ func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8
 		}
 		return pc, n, ex, true
 	case opLB, opLBU:
-		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 1, Read, lid8)
+		return c.fill(t, pc, n, x.get(d.rs1())+d.imm(), 1, Read, lid8)
 	case opLH, opLHU:
-		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 2, Read, lid8)
+		return c.fill(t, pc, n, x.get(d.rs1())+d.imm(), 2, Read, lid8)
 	case opLW, opLWU:
-		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 4, Read, lid8)
+		return c.fill(t, pc, n, x.get(d.rs1())+d.imm(), 4, Read, lid8)
 	case opLD:
-		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 8, Read, lid8)
+		return c.fill(t, pc, n, x.get(d.rs1())+d.imm(), 8, Read, lid8)
 	case opSB:
-		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 1, Write, lid8)
+		return c.fill(t, pc, n, x.get(d.rs1())+d.imm(), 1, Write, lid8)
 	case opSH:
-		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 2, Write, lid8)
+		return c.fill(t, pc, n, x.get(d.rs1())+d.imm(), 2, Write, lid8)
 	case opSW:
-		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 4, Write, lid8)
+		return c.fill(t, pc, n, x.get(d.rs1())+d.imm(), 4, Write, lid8)
 	case opSD:
-		return c.fill(t, pc, n, x[d.rs1()]+d.imm(), 8, Write, lid8)
+		return c.fill(t, pc, n, x.get(d.rs1())+d.imm(), 8, Write, lid8)
 	case opFENCE:
 		atomic.AddUint64(&c.fenceVar, 1)
 	case opFENCEI:
@@ -781,15 +790,15 @@ func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8
 		}
 		return pc, n, ex, true
 	case opRDCYCLE:
-		x[d.rd()] = r.Instret + (budget - n)
+		x.set(d.rd(), r.Instret+(budget-n))
 	case opRDTIME:
 		var v uint64
 		if c.TimeFn != nil {
 			v = c.TimeFn()
 		}
-		x[d.rd()] = v
+		x.set(d.rd(), v)
 	case opLRW, opLRD:
-		a := x[d.rs1()]
+		a := x.get(d.rs1())
 		size := uint64(4)
 		if d.op() == opLRD {
 			size = 8
@@ -804,10 +813,10 @@ func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8
 		} else {
 			v = p.AtomicLoad64(a & mem.PageMask)
 		}
-		x[d.rd()] = v
+		x.set(d.rd(), v)
 		r.ResValid, r.ResAddr, r.ResVal = true, a, v
 	case opSCW, opSCD:
-		a := x[d.rs1()]
+		a := x.get(d.rs1())
 		size := uint64(4)
 		if d.op() == opSCD {
 			size = 8
@@ -823,32 +832,32 @@ func (c *Core) slow(r *Regs, t Translator, blk *block, base, pc, n, budget, lid8
 			}
 			var ok bool
 			if size == 4 {
-				ok = p.CAS32(a&mem.PageMask, uint32(r.ResVal), uint32(x[d.rs2()]))
+				ok = p.CAS32(a&mem.PageMask, uint32(r.ResVal), uint32(x.get(d.rs2())))
 			} else {
-				ok = p.CAS64(a&mem.PageMask, r.ResVal, x[d.rs2()])
+				ok = p.CAS64(a&mem.PageMask, r.ResVal, x.get(d.rs2()))
 			}
 			if ok {
 				fail = 0
 			}
 		}
 		r.ResValid = false
-		x[d.rd()] = fail
+		x.set(d.rd(), fail)
 	case opAMOSWAPW, opAMOADDW, opAMOXORW, opAMOANDW, opAMOORW,
 		opAMOMINW, opAMOMAXW, opAMOMINUW, opAMOMAXUW:
-		a := x[d.rs1()]
+		a := x.get(d.rs1())
 		p := c.storeSlow(t, a, 4, lid8)
 		if p == nil {
 			return pc, n, c.dataTrap(a, 4, Write), true
 		}
-		x[d.rd()] = sx32(amo32(d.op(), p.Addr32(a&mem.PageMask), uint32(x[d.rs2()])))
+		x.set(d.rd(), sx32(amo32(d.op(), p.Addr32(a&mem.PageMask), uint32(x.get(d.rs2())))))
 	case opAMOSWAPD, opAMOADDD, opAMOXORD, opAMOANDD, opAMOORD,
 		opAMOMIND, opAMOMAXD, opAMOMINUD, opAMOMAXUD:
-		a := x[d.rs1()]
+		a := x.get(d.rs1())
 		p := c.storeSlow(t, a, 8, lid8)
 		if p == nil {
 			return pc, n, c.dataTrap(a, 8, Write), true
 		}
-		x[d.rd()] = amo64(d.op(), p.Addr64(a&mem.PageMask), x[d.rs2()])
+		x.set(d.rd(), amo64(d.op(), p.Addr64(a&mem.PageMask), x.get(d.rs2())))
 	default:
 		// Every other op is executed by hot, which does not send it here.
 		return pc, n, Exit{Cause: Cause{Reason: Illegal, Insn: uint32(d.imm())}}, true

@@ -159,6 +159,7 @@ func FuzzDecode(f *testing.F) {
 		if d.op() >= numAllOps || d.op() == opDecode || d.op() == opCross || d.op() == opPageEnd {
 			t.Fatalf("%#08x decoded to op %d", w, d.op())
 		}
+		checkRegFields(t, w, d)
 		code := binary.LittleEndian.AppendUint32(nil, w)
 		code = binary.LittleEndian.AppendUint32(code, ecall)
 		code = binary.LittleEndian.AppendUint32(code, ecall)
