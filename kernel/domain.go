@@ -63,10 +63,10 @@ type trapInfo struct {
 
 // recvArea says where the next message to a domain lands.
 type recvArea struct {
-	buf     uint64   // rv64: guest address of the buffer
-	len     uint64   // buffer length
-	keys    keyRegs  // key registers for the four keys; 0 discards
-	discard bool     // trapped: a restart delivers nothing and retries
+	buf     uint64  // rv64: guest address of the buffer
+	len     uint64  // buffer length
+	keys    keyRegs // key registers for the four keys; 0 discards
+	discard bool    // trapped: a restart delivers nothing and retries
 }
 
 // Domain is a running program: root slots, key registers, a register file
