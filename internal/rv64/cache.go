@@ -92,14 +92,19 @@ func (c *Core) FlushTLB() {
 
 // lidFor returns the local id (1..numLids-1) this Core uses to tag TLB
 // entries for asid, recycling the oldest id (and flushing its entries) when
-// all are taken.
+// all are taken. The last two asids are looked at first: a call and its
+// reply alternate between two address spaces on one core.
 func (c *Core) lidFor(asid uint64) uint64 {
-	if c.lastLid != 0 && c.lastAsid == asid {
-		return c.lastLid
+	if m := c.recent[0]; m.lid != 0 && m.asid == asid {
+		return m.lid
+	}
+	if m := c.recent[1]; m.lid != 0 && m.asid == asid {
+		c.recent[0], c.recent[1] = m, c.recent[0]
+		return m.lid
 	}
 	for i := 1; i < numLids; i++ {
 		if c.lidUsed[i] && c.asids[i] == asid {
-			c.lastAsid, c.lastLid = asid, uint64(i)
+			c.noteLid(asid, uint64(i))
 			return uint64(i)
 		}
 	}
@@ -113,8 +118,19 @@ func (c *Core) lidFor(asid uint64) uint64 {
 	}
 	c.lidUsed[i] = true
 	c.asids[i] = asid
-	c.lastAsid, c.lastLid = asid, uint64(i)
+	c.noteLid(asid, uint64(i))
 	return uint64(i)
+}
+
+// noteLid makes asid, with local id lid, the most recent of c.recent. An
+// entry left naming lid for another asid (whose id was recycled) is
+// dropped.
+func (c *Core) noteLid(asid, lid uint64) {
+	c.recent[1] = c.recent[0]
+	c.recent[0] = asidLid{asid, lid}
+	if c.recent[1].lid == lid {
+		c.recent[1] = asidLid{}
+	}
 }
 
 // flushLid drops the TLB entries tagged with local id lid.

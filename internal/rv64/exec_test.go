@@ -462,6 +462,43 @@ func TestAsidIsolation(t *testing.T) {
 	}
 }
 
+// TestAsidRecycledWhileRecent recycles the local id of an asid that is
+// one of the Core's two most recent: running that asid again must not use
+// the translations of the asid that took its id.
+func TestAsidRecycledWhileRecent(t *testing.T) {
+	c := NewCore()
+	mems := map[uint64]*testMem{}
+	run := func(asid uint64) {
+		t.Helper()
+		m := mems[asid]
+		if m == nil {
+			m = newTestMem()
+			m.mapPage(codeVA, true, false, true)
+			m.mapPage(dataVA, true, true, false)
+			m.storeCode(t, codeVA, ld(a0, a1, 0), addi(a0, a0, 1), sd(a0, a1, 0), ecall)
+			mems[asid] = m
+		}
+		want := m.load64(dataVA) + 1
+		r := Regs{PC: codeVA}
+		r.X[a1] = dataVA
+		if ex := c.Run(&r, m, asid, 100); ex.Reason != Ecall || m.load64(dataVA) != want {
+			t.Fatalf("asid %d: %+v, counter %d, want %d", asid, ex, m.load64(dataVA), want)
+		}
+	}
+	// Take every local id, then run the asid that holds the next one to be
+	// recycled, so that it is recent when a new asid takes its id.
+	for a := uint64(1); a < numLids; a++ {
+		run(a)
+	}
+	for round := uint64(0); round < 3*numLids; round++ {
+		holder := c.asids[c.lidNext%(numLids-1)+1] // every id is in use
+		run(holder)
+		run(1000 + round) // takes holder's id
+		run(holder)       // must not hit 1000+round's translations
+		run(1000 + round)
+	}
+}
+
 // TestFlushTLB checks that a removed mapping is seen after FlushTLB.
 func TestFlushTLB(t *testing.T) {
 	mc := newMachine(t, ld(a0, a1, 0), ecall)

@@ -211,11 +211,10 @@ type Core struct {
 
 	// Everything below is private to Run and the Flush methods.
 
-	seenGen  uint64 // the CodeGen value this Core's decode cache matches
-	seenTLB  uint64 // the TLBGen value this Core's TLB matches
-	lastAsid uint64 // asid of the previous Run, and its local id
-	lastLid  uint64
-	fenceVar uint64 // target of the atomic op that makes fence a host fence
+	seenGen  uint64     // the CodeGen value this Core's decode cache matches
+	seenTLB  uint64     // the TLBGen value this Core's TLB matches
+	recent   [2]asidLid // the asids of the last two Runs, the latest first
+	fenceVar uint64     // target of the atomic op that makes fence a host fence
 	dtlb     [dtlbSize]dtlbEntry
 	itlb     [itlbSize]itlbEntry
 	asids    [numLids]uint64 // asid of each local asid id (index 1..)
@@ -225,6 +224,9 @@ type Core struct {
 	bnext    [blockSets]uint8             // round-robin victim per set
 	crossBlk *block                       // holds a decoded page-crossing instruction in slot 0
 }
+
+// asidLid is an asid and the local id that tags its TLB entries (0: none).
+type asidLid struct{ asid, lid uint64 }
 
 // regs is the register file as Run's instructions index it: X[0] to
 // X[31] of a Regs, then its sink as register 32, where the decoder sends
