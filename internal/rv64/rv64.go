@@ -96,6 +96,7 @@ type Regs struct {
 	X [32]uint64
 	// sink follows X: it is register 32 of regs, where Run writes the
 	// results of instructions whose rd is x0.
+	//lint:ignore U1000 written only through regs, by address
 	sink uint64
 	// PC is the address of the next instruction. After a trap it is the
 	// address of the trapping instruction. The kernel moves it (e.g. past an
