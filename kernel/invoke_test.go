@@ -90,3 +90,36 @@ func TestRemoteStringLengths(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyRegs checks the packing of four key register numbers: each is
+// taken mod 16, and a native program's all-zero Recv means abi.KRRecv0
+// to abi.KRRecv0+3.
+func TestKeyRegs(t *testing.T) {
+	for _, tc := range []struct {
+		regs [4]uint8
+		want [4]uint8
+	}{
+		{[4]uint8{0, 0, 0, 0}, [4]uint8{0, 0, 0, 0}},
+		{[4]uint8{1, 2, 3, 15}, [4]uint8{1, 2, 3, 15}},
+		{[4]uint8{16, 17, 255, 0}, [4]uint8{0, 1, 15, 0}},
+		{[4]uint8{0, 0, 0, 9}, [4]uint8{0, 0, 0, 9}},
+	} {
+		k := packKeyRegs(tc.regs)
+		for i := range 4 {
+			if got := k.reg(i); got != tc.want[i] {
+				t.Errorf("packKeyRegs(%v).reg(%d) = %d, want %d", tc.regs, i, got, tc.want[i])
+			}
+		}
+	}
+	def := recvRegs([4]uint8{})
+	for i := range 4 {
+		if got, want := def.reg(i), uint8(abi.KRRecv0)+uint8(i); got != want {
+			t.Errorf("default receive register %d = %d, want %d", i, got, want)
+		}
+	}
+	// A nonzero Recv whose registers are all 0 mod 16 discards: it is not
+	// the default.
+	if got := recvRegs([4]uint8{16, 0, 0, 0}); got != 0 {
+		t.Errorf("recvRegs({16,0,0,0}) = %#x, want 0", got)
+	}
+}
