@@ -32,6 +32,11 @@ type Core struct {
 	preempt   atomic.Bool   // set by any core to cut the running domain's slice short
 	wake      chan struct{} // parallel mode: a send wakes the sleeping core
 
+	// idling is set during an idle spell, which began at idleSince
+	// (beginIdle, endIdle). Parallel mode only.
+	idling    bool
+	idleSince int64
+
 	graceEpoch uint64 // the current invocation's reply waits for this epoch
 	trapCall   bool   // the current invocation is the kernel's CALL of a keeper for a trap
 	recallSeen uint64 // the last Machine.leaseRecall acted on
@@ -98,6 +103,9 @@ func (c *Core) step() bool {
 			return worked
 		}
 		c.slice = c.m.slice
+	}
+	if c.idling {
+		c.endIdle()
 	}
 	c.execute(d)
 	c.flushReleases()

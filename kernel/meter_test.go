@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"testing"
+	"time"
 
 	"github.com/keyfish-os/keyfish/abi"
 )
@@ -82,5 +83,57 @@ func TestMeterLeaseArithmetic(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNativeRunTimeCharged checks that a native domain is charged for its
+// run time when every one of its events follows an idle spell of its core:
+// a server alone in its cluster, called from another cluster, spending
+// spin of real time on each call.
+func TestNativeRunTimeCharged(t *testing.T) {
+	const calls, spin = 40, 200 * time.Microsecond
+	s := newTestSys(t, Config{Topology: "native,native"})
+	s.m.RegisterProgram("slow", func(x *Ctx) {
+		for t0 := time.Now(); time.Since(t0) < spin; {
+		}
+		pongProgram(x)
+	})
+	mk, rc := s.m.buyMeter(s.m.prime, s.m.primeMeter, 1<<40)
+	if rc != abi.RCOk {
+		t.Fatalf("buying a meter: %d", rc)
+	}
+	server, err := s.m.NewDomain(s.m.PrimeBank(), mk, abi.KindNative, "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.m.MustCall(server, int64(abi.OCDomainSetHome), Words(1))
+	ping := s.native("ping")
+	s.m.MustCall(ping, int64(abi.OCDomainSetHome), Words(0))
+	start, err := s.m.StartKey(server, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.m.SetKeyReg(ping, int(krPartner), start); err != nil {
+		t.Fatal(err)
+	}
+	s.setRegs(ping, 0, calls, 0)
+	if err := s.m.MakeAvailable(server); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.m.RunDomain(ping); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	s.run()
+	wall := time.Since(t0)
+	if got := s.regs(ping)[2]; got != calls {
+		t.Fatalf("%d good replies, want %d", got, calls)
+	}
+	used := s.m.MustCall(mk, int64(abi.OCMeterRead), nil).Word(int(abi.MeterInfoConsumed))
+	if min := uint64(calls * spin); used < min {
+		t.Errorf("the server's meter consumed %d ticks, want at least %d (%d calls of %v)", used, min, calls, spin)
+	}
+	if used > uint64(wall) {
+		t.Errorf("the server's meter consumed %d ticks in a run of %v: idle time charged", used, wall)
 	}
 }
