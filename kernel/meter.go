@@ -206,12 +206,16 @@ func (m *Machine) invokeMeter(c *Core, k Key, r *request, rep *reply) {
 type lease struct {
 	m        *Meter
 	alloc    uint32
-	left     int64  // ticks reserved and not yet used
-	used     int64  // ticks used since the reservation
-	reserved int64  // ticks reserved in all (counted in the chain's leased)
-	events   int    // native events not yet charged by the clock
-	clock    int64  // when the pending native events began
-	last     uint64 // Core.leaseTick when it was last made current
+	left     int64 // ticks reserved and not yet used
+	used     int64 // ticks used since the reservation
+	reserved int64 // ticks reserved in all (counted in the chain's leased)
+	events   int   // native events not yet charged by the clock
+	clock    int64 // when the pending native events began
+	// native: the domain that last ran under the lease was native, and
+	// clock times native events. Other kinds are charged by count, so a
+	// change of kind ends the clock's batch (kindChange).
+	native bool
+	last   uint64 // Core.leaseTick when it was last made current
 }
 
 func (l *lease) hdr() *header {
@@ -235,16 +239,20 @@ const detNativeTicks = 100
 // the meter's last ticks are leased to other cores, which are asked to
 // give them back; 0 means run.
 func (c *Core) meterFor(d *Domain) event {
+	native := d.kind == abi.KindNative
 	if s := &d.slots[abi.SlotMeter]; s.hdr != nil {
 		// A lease taken on this very meter is dropped at any epoch change
 		// (Core.ack, flushMeter), so while the core holds one, current or
 		// spare, the meter is still live.
 		if s.hdr == c.lease.hdr() && s.alloc == c.lease.alloc && c.lease.left > 0 {
+			if c.lease.native != native {
+				c.kindChange(native)
+			}
 			return 0
 		}
 		for i := range c.leases {
 			if l := &c.leases[i]; s.hdr == l.hdr() && s.alloc == l.alloc && l.left > 0 {
-				c.useLease(l, d.kind == abi.KindNative)
+				c.useLease(l, native)
 				return 0
 			}
 		}
@@ -256,16 +264,19 @@ func (c *Core) meterFor(d *Domain) event {
 	}
 	mt := mk.hdr.meter()
 	if c.lease.m != mt || c.lease.alloc != mk.alloc {
-		c.switchLease(mt, mk.alloc, d.kind == abi.KindNative)
+		c.switchLease(mt, mk.alloc, native)
 	}
 	if c.lease.left > 0 {
+		if c.lease.native != native {
+			c.kindChange(native)
+		}
 		return 0
 	}
 	// Used up: settle it before reserving again, so that our own lease
 	// does not count as someone else's below.
 	c.settleLease(c.lease)
-	*c.lease = lease{m: mt, alloc: mk.alloc, last: c.leaseTick}
-	if d.kind == abi.KindNative {
+	*c.lease = lease{m: mt, alloc: mk.alloc, last: c.leaseTick, native: native}
+	if native {
 		c.lease.clock = c.m.now()
 	}
 	got, ok := mt.reserve(leaseChunk)
@@ -374,7 +385,7 @@ func (c *Core) switchLease(mt *Meter, alloc uint32, native bool) {
 	c.closeBatch(c.lease)
 	c.settleLease(victim)
 	c.leaseTick++
-	*victim = lease{m: mt, alloc: alloc, last: c.leaseTick}
+	*victim = lease{m: mt, alloc: alloc, last: c.leaseTick, native: native}
 	if native {
 		victim.clock = c.m.now()
 	}
@@ -390,10 +401,26 @@ func (c *Core) useLease(l *lease, native bool) {
 	c.leaseTick++
 	l.last = c.leaseTick
 	l.clock = 0
+	l.native = native
 	if native {
 		l.clock = c.m.now()
 	}
 	c.lease = l
+}
+
+// kindChange makes the current lease's clock follow a change in the kind of
+// domain running under it: a native domain after another kind starts the
+// clock, another kind after a native domain charges the native events up
+// to now. Without it, a native batch's clock ran on through the slices of
+// an rv64 domain under the same meter, which were charged twice.
+func (c *Core) kindChange(native bool) {
+	l := c.lease
+	if native {
+		l.clock = c.m.now()
+	} else {
+		c.closeBatch(l)
+	}
+	l.native = native
 }
 
 // closeBatch charges a lease's native events not yet charged.

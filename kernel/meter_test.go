@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -135,5 +136,59 @@ func TestNativeRunTimeCharged(t *testing.T) {
 	}
 	if used > uint64(wall) {
 		t.Errorf("the server's meter consumed %d ticks in a run of %v: idle time charged", used, wall)
+	}
+}
+
+// TestNativeChargedOnlyItsTime checks that a native domain sharing a meter
+// and a core with an rv64 domain is charged for its own run time only: the
+// clock that times a batch of native events must not run on through the
+// rv64 domain's slices, which are charged by instruction count.
+func TestNativeChargedOnlyItsTime(t *testing.T) {
+	const events = 100000
+	s := newTestSys(t, Config{Topology: "rv64+native"})
+	m := s.m
+	code := m.MustCall(m.PrimeBank(), int64(abi.OCBankBuyPage), nil).Keys[0]
+	m.MustCall(code, int64(abi.OCPageWrite), append(Words(0), rvProgram(rvJal(0, 0))...))
+	spinner := m.MustCall(m.PrimeBank(), int64(abi.OCBankBuyDomain), Words(uint64(abi.KindRV64))).Keys[0]
+	m.MustCall(spinner, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotMeter)), m.PrimeMeter())
+	m.MustCall(spinner, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotSpace)), code)
+	m.MustCall(spinner, int64(abi.OCDomainSetRegs), Words(make([]uint64, abi.RegsWords)...))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var began, ended time.Time
+	m.RegisterProgram("forker", func(x *Ctx) {
+		r := x.Regs()
+		if r[0] == 0 {
+			began = time.Now()
+		}
+		if r[0]++; r[0] < events {
+			x.Fork(0, &Msg{}) // to DK(0): the domain goes on
+			return
+		}
+		ended = time.Now()
+		cancel()
+	})
+	forker := s.native("forker")
+	if err := m.RunDomain(spinner); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RunDomain(forker); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(ctx); err != nil && ctx.Err() == nil {
+		t.Fatal(err)
+	}
+	if ended.IsZero() {
+		t.Fatal("the native domain did not finish")
+	}
+	wall := ended.Sub(began)
+	ticks := m.MustCall(forker, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks))
+	spun := m.MustCall(spinner, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks))
+	t.Logf("native: %d events charged %d ticks in %v; rv64: %d instructions", events, ticks, wall, spun)
+	// The two take turns, a slice each: the native domain ran for a
+	// fraction of the wall time, well under all of it.
+	if spun == 0 || ticks > uint64(wall)*3/4 {
+		t.Errorf("the native domain was charged %d ticks of the %v it shared with the rv64 domain (%d instructions)", ticks, wall, spun)
 	}
 }
