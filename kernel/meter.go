@@ -240,14 +240,16 @@ const detNativeTicks = 100
 // give them back; 0 means run.
 func (c *Core) meterFor(d *Domain) event {
 	native := d.kind == abi.KindNative
+	if c.lease.native != native {
+		// Before the ticks left are looked at: closing a native batch
+		// charges it.
+		c.kindChange(native)
+	}
 	if s := &d.slots[abi.SlotMeter]; s.hdr != nil {
 		// A lease taken on this very meter is dropped at any epoch change
 		// (Core.ack, flushMeter), so while the core holds one, current or
 		// spare, the meter is still live.
 		if s.hdr == c.lease.hdr() && s.alloc == c.lease.alloc && c.lease.left > 0 {
-			if c.lease.native != native {
-				c.kindChange(native)
-			}
 			return 0
 		}
 		for i := range c.leases {
@@ -267,9 +269,6 @@ func (c *Core) meterFor(d *Domain) event {
 		c.switchLease(mt, mk.alloc, native)
 	}
 	if c.lease.left > 0 {
-		if c.lease.native != native {
-			c.kindChange(native)
-		}
 		return 0
 	}
 	// Used up: settle it before reserving again, so that our own lease

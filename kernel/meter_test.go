@@ -187,8 +187,10 @@ func TestNativeChargedOnlyItsTime(t *testing.T) {
 	spun := m.MustCall(spinner, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks))
 	t.Logf("native: %d events charged %d ticks in %v; rv64: %d instructions", events, ticks, wall, spun)
 	// The two take turns, a slice each: the native domain ran for a
-	// fraction of the wall time, well under all of it.
-	if spun == 0 || ticks > uint64(wall)*3/4 {
+	// fraction of the wall time (about a fifth; half under the race
+	// detector, which slows native code more than the interpreter). A
+	// clock that ran on through the rv64 slices charged all of it.
+	if spun == 0 || ticks > uint64(wall)*9/10 {
 		t.Errorf("the native domain was charged %d ticks of the %v it shared with the rv64 domain (%d instructions)", ticks, wall, spun)
 	}
 }

@@ -84,7 +84,10 @@ func (*rvKind) run(c *Core, d *Domain) event {
 			c.trap.info.pc = r.PC // where it stopped: the keeper and DomainState see it
 			return ev
 		}
-		budget := min(c.lease.left, c.slice, rvChunk)
+		// meterFor left ticks in the lease and the slice is not over, so
+		// the budget is positive; at least 1 all the same, since Run takes
+		// it unsigned and a negative one would never end.
+		budget := max(min(c.lease.left, c.slice, rvChunk), 1)
 		ex := rc.core.Run(r, &rc.trans, d.asid, uint64(budget))
 		n := int64(ex.Executed)
 		c.charge(d, n)
