@@ -43,10 +43,20 @@ func (d *Domain) gatherKeys(dst *[4]Key, regs keyRegs) {
 	}
 }
 
+// recvDefault is the receive area of a program that names none: registers
+// abi.KRRecv0 to abi.KRRecv0+3.
+const recvDefault = keyRegs(abi.KRRecv0) | keyRegs(abi.KRRecv0+1)<<4 | keyRegs(abi.KRRecv0+2)<<8 | keyRegs(abi.KRRecv0+3)<<12
+
 // putKeys stores keys, an invocation's four, in d's key registers as its
 // receive area names them; register 0 discards.
 func (d *Domain) putKeys(keys *[4]Key) {
 	regs := d.recv.keys
+	if regs == recvDefault {
+		// The usual case, four registers in a row: one block copy, where
+		// the loop copies each key field by field.
+		*(*[4]Key)(d.keys[abi.KRRecv0:]) = *keys
+		return
+	}
 	for i := range keys {
 		if r := regs.reg(i); r != 0 {
 			d.keys[r] = keys[i]

@@ -135,7 +135,7 @@ func (x *Ctx) Call(kr uint8, m *Msg) (rc int64, data []byte) {
 // abi.KRRecv0 to abi.KRRecv0+3 when r is all zero.
 func recvRegs(r [4]uint8) keyRegs {
 	if r == [4]uint8{} {
-		return packKeyRegs([4]uint8{uint8(abi.KRRecv0), uint8(abi.KRRecv0) + 1, uint8(abi.KRRecv0) + 2, uint8(abi.KRRecv0) + 3})
+		return recvDefault
 	}
 	return packKeyRegs(r)
 }
