@@ -151,9 +151,12 @@ type Domain struct {
 	timerIdx int   // index in the home cluster's timer heap, or -1 (home)
 	timerGen uint64
 
-	ticks  uint64 // CPU ticks consumed (home)
-	events uint64 // kernel events handled for it (home)
-	asid   uint64 // address space tag for TLB entries (home)
+	ticks uint64 // CPU ticks consumed (home)
+	// nativeTicks is the run time of the domain's native events, added
+	// by the core of its cluster that timed them (spendBatch).
+	nativeTicks atomic.Uint64
+	events      uint64 // kernel events handled for it (home)
+	asid        uint64 // address space tag for TLB entries (home)
 
 	// killed is set when the domain is sold or its bank destroyed; the
 	// home cluster then reaps it (reap.go). reapNext links it into the
@@ -218,6 +221,7 @@ func (d *Domain) init(m *Machine, cl *Cluster, kind abi.Kind) {
 	d.deferred = nil
 	d.timerIdx = -1
 	d.ticks, d.events = 0, 0
+	d.nativeTicks.Store(0)
 	d.asid = m.asids.Add(1)
 	d.killed.Store(false)
 	d.reapNext = nil
@@ -381,7 +385,7 @@ func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *reque
 	case abi.OCDomainGetState:
 		w := [abi.DomainStateWords]uint64{
 			uint64(d.external()), uint64(d.trap.code), d.trap.pc, d.trap.addr,
-			uint64(d.kind), uint64(d.home.Load().index), d.ticks,
+			uint64(d.kind), uint64(d.home.Load().index), d.ticks + d.nativeTicks.Load(),
 		}
 		rep.setWords(c, w[:])
 	case abi.OCDomainSetHome:

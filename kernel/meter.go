@@ -211,6 +211,10 @@ type lease struct {
 	reserved int64 // ticks reserved in all (counted in the chain's leased)
 	events   int   // native events not yet charged by the clock
 	clock    int64 // when the pending native events began
+	// bdom are the domains whose events the batch holds, bn how many
+	// each (joinBatch).
+	bdom [2]*Domain
+	bn   [2]int32
 	// native: the domain that last ran under the lease was native, and
 	// clock times native events. Other kinds are charged by count, so a
 	// change of kind ends the clock's batch (kindChange).
@@ -316,14 +320,37 @@ func (c *Core) charge(d *Domain, n int64) {
 	c.stats.busyTicks += uint64(n)
 }
 
-// chargeNative charges a native event. Every nativeBatch events the clock
-// is read and the time since the last reading charged.
-// (Small enough to inline: it runs at every native event.)
+// chargeNative charges a native event of d. Every nativeBatch events the
+// clock is read and the time since the last reading charged, shared among
+// the batch's domains by their numbers of events (spendBatch).
 func (c *Core) chargeNative(d *Domain) {
 	l := c.lease
 	l.events++
+	switch d {
+	case l.bdom[0]:
+		l.bn[0]++
+	case l.bdom[1]:
+		l.bn[1]++
+	default:
+		c.joinBatch(d)
+	}
 	if l.events >= nativeBatch || c.m.det {
 		c.chargeBatch(d)
+	}
+}
+
+// joinBatch counts d's event in the current batch, whose two places for
+// domains (enough for a pair calling each other) may be taken: then the
+// batch ends here, and its time, d's event with it, goes to those two.
+func (c *Core) joinBatch(d *Domain) {
+	l := c.lease
+	switch {
+	case l.bdom[0] == nil:
+		l.bdom[0], l.bn[0] = d, 1
+	case l.bdom[1] == nil:
+		l.bdom[1], l.bn[1] = d, 1
+	case !c.m.det:
+		c.chargeClock()
 	}
 }
 
@@ -332,12 +359,12 @@ func (c *Core) chargeNative(d *Domain) {
 // virtual, a fixed cost for the one event.
 func (c *Core) chargeBatch(d *Domain) {
 	if c.m.det {
-		c.lease.events = 0
+		c.lease.endBatch()
 		c.charge(d, detNativeTicks)
 		c.m.advance(detNativeTicks)
 		return
 	}
-	c.chargeClock(d)
+	c.chargeClock()
 }
 
 // chargeIdle charges the native events not yet charged up to time t, when
@@ -345,24 +372,49 @@ func (c *Core) chargeBatch(d *Domain) {
 func (c *Core) chargeIdle(t int64) {
 	l := c.lease
 	if l.events > 0 && !c.m.det {
-		if el := t - l.clock; el > 0 {
-			l.left -= el
-			l.used += el
-			c.stats.busyTicks += uint64(el)
-		}
-		l.events = 0
+		c.spendBatch(l, t-l.clock)
 	}
 	l.clock = t
 }
 
-// chargeClock charges the time since the lease's last clock reading.
-func (c *Core) chargeClock(d *Domain) {
+// chargeClock charges the time since the current lease's last clock
+// reading.
+func (c *Core) chargeClock() {
 	now := c.m.now()
-	if el := now - c.lease.clock; el > 0 {
-		c.charge(d, el)
-	}
+	c.spendBatch(c.lease, now-c.lease.clock)
 	c.lease.clock = now
-	c.lease.events = 0
+}
+
+// spendBatch charges el ticks, the time of l's batch of native events, to
+// l and to the batch's domains, each in proportion to its events, and
+// ends the batch. Native run time is read from the clock a batch at a
+// time, so a domain's share is exact when it ran alone in its batch (a
+// server woken from idle, say) and an estimate otherwise. The meters are
+// charged exactly either way.
+func (c *Core) spendBatch(l *lease, el int64) {
+	if el > 0 {
+		l.left -= el
+		l.used += el
+		c.stats.busyTicks += uint64(el)
+		n0, n1 := int64(l.bn[0]), int64(l.bn[1])
+		if n := n0 + n1; n > 0 {
+			share := el * n0 / n
+			if d := l.bdom[0]; d != nil {
+				d.nativeTicks.Add(uint64(share))
+			}
+			if d := l.bdom[1]; d != nil {
+				d.nativeTicks.Add(uint64(el - share))
+			}
+		}
+	}
+	l.endBatch()
+}
+
+// endBatch forgets the native events of l's batch.
+func (l *lease) endBatch() {
+	l.events = 0
+	l.bdom = [2]*Domain{}
+	l.bn = [2]int32{}
 }
 
 // switchLease makes the core's current lease the one on meter mt, keeping
@@ -425,12 +477,10 @@ func (c *Core) kindChange(native bool) {
 // closeBatch charges a lease's native events not yet charged.
 func (c *Core) closeBatch(l *lease) {
 	if l.events > 0 && !c.m.det {
-		if el := c.m.now() - l.clock; el > 0 {
-			l.left -= el
-			l.used += el
-		}
+		c.spendBatch(l, c.m.now()-l.clock)
+		return
 	}
-	l.events = 0
+	l.endBatch()
 }
 
 // settleLease gives a lease's unused ticks back and records its use.

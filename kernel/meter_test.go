@@ -137,6 +137,11 @@ func TestNativeRunTimeCharged(t *testing.T) {
 	if used > uint64(wall) {
 		t.Errorf("the server's meter consumed %d ticks in a run of %v: idle time charged", used, wall)
 	}
+	// The server ran alone in each of its batches: its own figure is its
+	// meter's (nothing else runs under that meter).
+	if got := s.m.MustCall(server, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks)); got != used {
+		t.Errorf("the server's DomainStateTicks are %d, its meter consumed %d", got, used)
+	}
 }
 
 // TestNativeChargedOnlyItsTime checks that a native domain sharing a meter
@@ -192,5 +197,43 @@ func TestNativeChargedOnlyItsTime(t *testing.T) {
 	// clock that ran on through the rv64 slices charged all of it.
 	if spun == 0 || ticks > uint64(wall)*9/10 {
 		t.Errorf("the native domain was charged %d ticks of the %v it shared with the rv64 domain (%d instructions)", ticks, wall, spun)
+	}
+}
+
+// TestNativeTicksShared checks how the run time of native events, read
+// from the clock a batch at a time, is shared among the domains that ran
+// them: a pair calling each other on one core splits their meter's
+// consumption between them, to the tick, in about equal parts.
+func TestNativeTicksShared(t *testing.T) {
+	for _, topo := range []string{"native", "native:2"} {
+		t.Run(topo, func(t *testing.T) {
+			const calls = 20000
+			s := newTestSys(t, Config{Topology: topo})
+			m := s.m
+			mk, rc := m.buyMeter(m.prime, m.primeMeter, 1<<40)
+			if rc != abi.RCOk {
+				t.Fatalf("buying a meter: %d", rc)
+			}
+			ping, pong := s.pingPong(calls)
+			for _, d := range []Key{ping, pong} {
+				m.MustCall(d, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotMeter)), mk)
+			}
+			s.run()
+			if got := s.regs(ping)[2]; got != calls {
+				t.Fatalf("%d good replies, want %d", got, calls)
+			}
+			used := m.MustCall(mk, int64(abi.OCMeterRead), nil).Word(int(abi.MeterInfoConsumed))
+			tick := func(d Key) uint64 {
+				return m.MustCall(d, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks))
+			}
+			a, b := tick(ping), tick(pong)
+			t.Logf("ping %d, pong %d, meter %d", a, b, used)
+			if a+b != used {
+				t.Errorf("ping %d + pong %d ticks = %d, the meter consumed %d", a, b, a+b, used)
+			}
+			if a < used/4 || b < used/4 {
+				t.Errorf("ping %d and pong %d ticks: one has less than a quarter of %d", a, b, used)
+			}
+		})
 	}
 }
