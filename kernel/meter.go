@@ -212,9 +212,9 @@ type lease struct {
 	events   int   // native events not yet charged by the clock
 	clock    int64 // when the pending native events began
 	// bdom are the domains whose events the batch holds, bn how many
-	// each (joinBatch).
-	bdom [2]*Domain
-	bn   [2]int32
+	// each (joinBatch); the third place is taken only as the batch ends.
+	bdom [3]*Domain
+	bn   [3]int32
 	// native: the domain that last ran under the lease was native, and
 	// clock times native events. Other kinds are charged by count, so a
 	// change of kind ends the clock's batch (kindChange).
@@ -339,9 +339,9 @@ func (c *Core) chargeNative(d *Domain) {
 	}
 }
 
-// joinBatch counts d's event in the current batch, whose two places for
-// domains (enough for a pair calling each other) may be taken: then the
-// batch ends here, and its time, d's event with it, goes to those two.
+// joinBatch counts d's event in the current batch. A batch holds the
+// events of two domains, enough for a pair calling each other: a third
+// ends it, and its time is shared among the three.
 func (c *Core) joinBatch(d *Domain) {
 	l := c.lease
 	switch {
@@ -349,8 +349,11 @@ func (c *Core) joinBatch(d *Domain) {
 		l.bdom[0], l.bn[0] = d, 1
 	case l.bdom[1] == nil:
 		l.bdom[1], l.bn[1] = d, 1
-	case !c.m.det:
-		c.chargeClock()
+	default:
+		l.bdom[2], l.bn[2] = d, 1
+		if !c.m.det {
+			c.chargeClock()
+		}
 	}
 }
 
@@ -396,15 +399,17 @@ func (c *Core) spendBatch(l *lease, el int64) {
 		l.left -= el
 		l.used += el
 		c.stats.busyTicks += uint64(el)
-		n0, n1 := int64(l.bn[0]), int64(l.bn[1])
-		if n := n0 + n1; n > 0 {
-			share := el * n0 / n
-			if d := l.bdom[0]; d != nil {
-				d.nativeTicks.Add(uint64(share))
+		if n := int64(l.bn[0]) + int64(l.bn[1]) + int64(l.bn[2]); n > 0 {
+			// bdom[0] is taken first, and takes what rounding leaves.
+			rest := el
+			for i := 2; i > 0; i-- {
+				if d := l.bdom[i]; d != nil {
+					share := el * int64(l.bn[i]) / n
+					d.nativeTicks.Add(uint64(share))
+					rest -= share
+				}
 			}
-			if d := l.bdom[1]; d != nil {
-				d.nativeTicks.Add(uint64(el - share))
-			}
+			l.bdom[0].nativeTicks.Add(uint64(rest))
 		}
 	}
 	l.endBatch()
@@ -413,8 +418,8 @@ func (c *Core) spendBatch(l *lease, el int64) {
 // endBatch forgets the native events of l's batch.
 func (l *lease) endBatch() {
 	l.events = 0
-	l.bdom = [2]*Domain{}
-	l.bn = [2]int32{}
+	l.bdom = [3]*Domain{}
+	l.bn = [3]int32{}
 }
 
 // switchLease makes the core's current lease the one on meter mt, keeping

@@ -202,20 +202,61 @@ func TestNativeChargedOnlyItsTime(t *testing.T) {
 
 // TestNativeTicksShared checks how the run time of native events, read
 // from the clock a batch at a time, is shared among the domains that ran
-// them: a pair calling each other on one core splits their meter's
-// consumption between them, to the tick, in about equal parts.
+// them: their figures add up to their meter's consumption, to the tick,
+// and each gets a fair part. A pair calling each other fits in one batch;
+// a chain of three (ping calls relay, which calls pong) ends a batch
+// whenever a third domain comes in.
 func TestNativeTicksShared(t *testing.T) {
-	for _, topo := range []string{"native", "native:2"} {
-		t.Run(topo, func(t *testing.T) {
+	tests := []struct {
+		name, topo string
+		relay      bool
+	}{
+		{"pair", "native", false},
+		{"pair on two cores", "native:2", false},
+		{"chain of three", "native", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			const calls = 20000
-			s := newTestSys(t, Config{Topology: topo})
+			s := newTestSys(t, Config{Topology: tt.topo})
 			m := s.m
+			m.RegisterProgram("relay", func(x *Ctx) {
+				r := x.Regs()
+				if r[0] == 0 {
+					// Pass the call on; the reply's keys land clear
+					// of the caller's resume key.
+					r[0] = 1
+					x.CallGate(krPartner, &Msg{Order: x.Order(), Recv: [4]uint8{1, 2, 3, 4}})
+					return
+				}
+				r[0] = 0
+				x.Return(krResume, &Msg{Order: x.Order()})
+			})
 			mk, rc := m.buyMeter(m.prime, m.primeMeter, 1<<40)
 			if rc != abi.RCOk {
 				t.Fatalf("buying a meter: %d", rc)
 			}
-			ping, pong := s.pingPong(calls)
-			for _, d := range []Key{ping, pong} {
+			partner := "pong"
+			if tt.relay {
+				partner = "relay"
+			}
+			ping, mid := s.pingWith(partner, calls, -1, -1)
+			doms := []Key{ping, mid}
+			if tt.relay {
+				pong := s.native("pong")
+				start, err := m.StartKey(pong, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := m.SetKeyReg(mid, int(krPartner), start); err != nil {
+					t.Fatal(err)
+				}
+				if err := m.MakeAvailable(pong); err != nil {
+					t.Fatal(err)
+				}
+				doms = append(doms, pong)
+			}
+			for _, d := range doms {
 				m.MustCall(d, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotMeter)), mk)
 			}
 			s.run()
@@ -223,16 +264,21 @@ func TestNativeTicksShared(t *testing.T) {
 				t.Fatalf("%d good replies, want %d", got, calls)
 			}
 			used := m.MustCall(mk, int64(abi.OCMeterRead), nil).Word(int(abi.MeterInfoConsumed))
-			tick := func(d Key) uint64 {
-				return m.MustCall(d, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks))
+			var sum uint64
+			ticks := make([]uint64, len(doms))
+			for i, d := range doms {
+				ticks[i] = m.MustCall(d, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks))
+				sum += ticks[i]
 			}
-			a, b := tick(ping), tick(pong)
-			t.Logf("ping %d, pong %d, meter %d", a, b, used)
-			if a+b != used {
-				t.Errorf("ping %d + pong %d ticks = %d, the meter consumed %d", a, b, a+b, used)
+			t.Logf("ticks %v, meter %d", ticks, used)
+			if sum != used {
+				t.Errorf("the domains' ticks %v add up to %d, the meter consumed %d", ticks, sum, used)
 			}
-			if a < used/4 || b < used/4 {
-				t.Errorf("ping %d and pong %d ticks: one has less than a quarter of %d", a, b, used)
+			for i, n := range ticks {
+				// The relay runs twice a call, the others once.
+				if n < used/uint64(4*len(doms)) {
+					t.Errorf("domain %d: %d ticks of %d, less than a fair part", i, n, used)
+				}
 			}
 		})
 	}
