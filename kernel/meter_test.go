@@ -149,6 +149,31 @@ func TestNativeRunTimeCharged(t *testing.T) {
 // clock that times a batch of native events must not run on through the
 // rv64 domain's slices, which are charged by instruction count.
 func TestNativeChargedOnlyItsTime(t *testing.T) {
+	// Run time is wall time: a host that stops this process in a native
+	// batch long enough could push a correct share over the bound, so a
+	// share over it is measured again, up to three times. The fault this
+	// test looks for charges all of the time, every time.
+	var ticks, spun uint64
+	var wall time.Duration
+	for try := 0; try < 3; try++ {
+		ticks, spun, wall = nativeBesideRV64(t)
+		t.Logf("native: charged %d ticks in %v; rv64: %d instructions", ticks, wall, spun)
+		// The two take turns, a slice each: the native domain ran for a
+		// fraction of the wall time (about a fifth; half under the race
+		// detector, which slows native code more than the interpreter).
+		// A clock that ran on through the rv64 slices charged all of it.
+		if spun > 0 && ticks <= uint64(wall)*9/10 {
+			return
+		}
+	}
+	t.Errorf("the native domain was charged %d ticks of the %v it shared with the rv64 domain (%d instructions)", ticks, wall, spun)
+}
+
+// nativeBesideRV64 runs a native domain of 100,000 events beside an rv64
+// spinner on one core, both under the prime meter, and returns the ticks
+// each was charged and the time from the native domain's first event to
+// its last.
+func nativeBesideRV64(t *testing.T) (native, rv64 uint64, wall time.Duration) {
 	const events = 100000
 	s := newTestSys(t, Config{Topology: "rv64+native"})
 	m := s.m
@@ -187,17 +212,9 @@ func TestNativeChargedOnlyItsTime(t *testing.T) {
 	if ended.IsZero() {
 		t.Fatal("the native domain did not finish")
 	}
-	wall := ended.Sub(began)
-	ticks := m.MustCall(forker, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks))
-	spun := m.MustCall(spinner, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks))
-	t.Logf("native: %d events charged %d ticks in %v; rv64: %d instructions", events, ticks, wall, spun)
-	// The two take turns, a slice each: the native domain ran for a
-	// fraction of the wall time (about a fifth; half under the race
-	// detector, which slows native code more than the interpreter). A
-	// clock that ran on through the rv64 slices charged all of it.
-	if spun == 0 || ticks > uint64(wall)*9/10 {
-		t.Errorf("the native domain was charged %d ticks of the %v it shared with the rv64 domain (%d instructions)", ticks, wall, spun)
-	}
+	native = m.MustCall(forker, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks))
+	rv64 = m.MustCall(spinner, int64(abi.OCDomainGetState), nil).Word(int(abi.DomainStateTicks))
+	return native, rv64, ended.Sub(began)
 }
 
 // TestNativeTicksShared checks how the run time of native events, read
