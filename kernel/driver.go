@@ -32,10 +32,12 @@ type Core struct {
 	preempt   atomic.Bool   // set by any core to cut the running domain's slice short
 	wake      chan struct{} // parallel mode: a send wakes the sleeping core
 
-	// idling is set during an idle spell, which began at idleSince
-	// (beginIdle, endIdle). Parallel mode only.
+	// idling is set during an idle spell, which began at idleSince and
+	// whose last poll began at lastPoll (beginIdle, endIdle). Parallel
+	// mode only.
 	idling    bool
 	idleSince int64
+	lastPoll  int64
 
 	graceEpoch uint64 // the current invocation's reply waits for this epoch
 	trapCall   bool   // the current invocation is the kernel's CALL of a keeper for a trap

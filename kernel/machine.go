@@ -417,6 +417,7 @@ func (c *Core) run(ctx context.Context) {
 				// cross-core calls on a loaded two-CPU host.
 				runtime.Gosched()
 			}
+			c.lastPoll = nanotime()
 			continue
 		}
 		spins = 0
@@ -426,6 +427,7 @@ func (c *Core) run(ctx context.Context) {
 		if m.isDone() || ctx.Err() != nil {
 			return
 		}
+		c.lastPoll = nanotime()
 	}
 }
 
@@ -435,20 +437,23 @@ func (c *Core) run(ctx context.Context) {
 func (c *Core) beginIdle() {
 	c.idling = true
 	c.idleSince = nanotime()
+	c.lastPoll = c.idleSince
 	c.chargeIdle(c.m.clockAt(c.idleSince))
 }
 
 // endIdle ends c's idle spell. step calls it before it runs a domain, so
-// that the domain's run time is counted from here: counted from the end
-// of the event, as it once was, a native domain woken from idle for every
-// message it served was never charged for serving it. One clock reading
-// serves both uses: on a VM a reading costs about 30 ns, as much as a
-// native event.
+// that the domain's run time is counted from the spell's end: counted
+// from the end of the event, as it once was, a native domain woken from
+// idle for every message it served was never charged for serving it. The
+// end is the clock reading of the last poll, taken just before the step
+// that found work: a reading costs about 30 ns on a VM, and taken here it
+// would delay every message that wakes the core. So a domain pays for one
+// look at the cluster's messages, as it does for the kernel's work between
+// events when the core is busy, and for no idle time.
 func (c *Core) endIdle() {
 	c.idling = false
-	now := nanotime()
-	c.stats.idleNanos += now - c.idleSince
-	c.lease.clock = c.m.clockAt(now)
+	c.stats.idleNanos += c.lastPoll - c.idleSince
+	c.lease.clock = c.m.clockAt(c.lastPoll)
 }
 
 // spinLimit is how many times an idle core polls for work before it
