@@ -135,6 +135,7 @@ func (m *Machine) checkSlots(live map[*header]*Bank, fail func(string, ...any)) 
 			}
 		}
 	}
+	m.checkKernelLists(where, fail)
 	for k := range m.store.slots {
 		for _, h := range m.store.slots[k] {
 			if _, ok := where[h]; ok {
@@ -376,6 +377,41 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 		case dsOutWait:
 			if _, ok := seen[t]; !ok {
 				fail("domain %d waits for its outbox but is in no outbox-wait list", t.id.index())
+			}
+		}
+	}
+}
+
+// checkKernelLists checks that no domain on a cluster's reap, withdraw or
+// zombie list has been freed: its slot could be bought again while the
+// list still holds it, and the new domain would be reaped, or the list cut
+// short when the slot is initialized. where says which slots are free or in
+// limbo (checkSlots).
+func (m *Machine) checkKernelLists(where map[*header]string, fail func(string, ...any)) {
+	limit := len(m.store.slots[objDomain])
+	look := func(d *Domain, list string, cl *Cluster) {
+		if w := where[&d.header]; w == "free" || w == "in limbo" {
+			fail("domain %d is on cluster %d's %s but %s", d.id.index(), cl.index, list, w)
+		}
+	}
+	for _, cl := range m.clusters {
+		n := 0
+		for d := cl.reap.head.Load(); d != nil && n <= limit; d = d.reapNext {
+			look(d, "reap list", cl)
+			n++
+		}
+		w := 0
+		for d := cl.withdraw.head.Load(); d != nil && w <= limit; d = d.withdrawNext {
+			look(d, "withdraw list", cl)
+			w++
+		}
+		if n > limit || w > limit {
+			fail("cluster %d's reap or withdraw list holds more than the %d domain slots: a cycle", cl.index, limit)
+		}
+		for _, d := range cl.zombies {
+			look(d, "zombie list", cl)
+			if d.reaped || !d.killed.Load() {
+				fail("domain %d is on cluster %d's zombie list but reaped %v, killed %v", d.id.index(), cl.index, d.reaped, d.killed.Load())
 			}
 		}
 	}

@@ -169,10 +169,13 @@ type Domain struct {
 	// outTo is the cluster the outbox was last posted to. parkedOn is the
 	// domain in whose stall queue the outbox waits, written under that
 	// domain's home cluster's lock (atomic: a withdraw request may reach
-	// another cluster, if the message was forwarded on the way). A domain killed, or stopped while
-	// its CALL is undelivered, asks outTo to withdraw a busy outbox
-	// (withdrawNext links it into that cluster's withdraw list;
-	// withdrawing says it is there).
+	// another cluster, if the message was forwarded on the way). A domain
+	// killed, or stopped while its CALL is undelivered, asks outTo to
+	// withdraw a busy outbox. withdrawNext links it into that cluster's
+	// withdraw list (written by the pusher, then by the draining cluster);
+	// withdrawing says it is on one, and keeps it from being reaped until
+	// it is off (reapLocked): a freed and reused slot still on a list
+	// would cut the list short.
 	outTo        atomic.Pointer[Cluster]
 	parkedOn     atomic.Pointer[Domain]
 	withdrawNext *Domain

@@ -281,7 +281,7 @@ func (c *Core) hasWork() bool {
 		return true
 	}
 	for _, z := range cl.zombies {
-		if !z.outBusy.Load() {
+		if !z.outBusy.Load() && !z.withdrawing.Load() {
 			return true
 		}
 	}

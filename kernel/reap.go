@@ -59,21 +59,24 @@ func (c *Core) drainWithdraw() bool {
 	for d != nil {
 		next := d.withdrawNext
 		d.withdrawNext = nil
-		d.withdrawing.Store(false)
 		switch t := d.parkedOn.Load(); {
 		case t == nil:
 			// Not parked: on its way home anyway, or it will be refused
 			// where it is going (outboxCancelled).
+			c.withdrawn(d)
 		case t.home.Load() == cl:
 			cl.stallUnlink(d, t)
 			d.parkedOn.Store(nil)
+			// Off the list before its outbox goes home, where it may be
+			// reaped once the outbox is back.
+			d.withdrawing.Store(false)
 			c.ackReply(d, 0, false)
 		default:
-			// Forwarded and parked in another cluster: ask that one.
-			if to := t.home.Load(); d.withdrawing.CompareAndSwap(false, true) {
-				to.withdraw.push(d)
-				to.kick()
-			}
+			// Forwarded and parked in another cluster: ask that one. It
+			// stays withdrawing all the way, so that it is not reaped.
+			to := t.home.Load()
+			to.withdraw.push(d)
+			to.kick()
 		}
 		d = next
 	}
@@ -81,20 +84,30 @@ func (c *Core) drainWithdraw() bool {
 	return true
 }
 
+// withdrawn takes d off withdraw lists; a killed d kept unreaped for it
+// (a zombie) can now be reaped, so its home is told to look.
+func (c *Core) withdrawn(d *Domain) {
+	d.withdrawing.Store(false)
+	if c.m.stats.zombies.Load() > 0 {
+		d.home.Load().kick()
+	}
+}
+
 // killDomain marks d dead and queues it for reaping by its home cluster.
 func (m *Machine) killDomain(d *Domain) {
 	if d.killed.Swap(true) {
 		return
 	}
-	cl := d.home.Load()
-	cl.reap.push(d)
-	cl.kick()
 	// An outbox parked in another cluster's stall queue would come back
 	// only when the domain it waits for becomes available, perhaps never;
 	// until it does the domain cannot be reaped. Ask for it back. (An
 	// outbox posted after this look is refused there: recvInvoke sees the
-	// domain dead.)
+	// domain dead.) Asked before d is queued for reaping, so that the
+	// reaper sees it withdrawing and keeps it (reapLocked).
 	m.requestWithdraw(d)
+	cl := d.home.Load()
+	cl.reap.push(d)
+	cl.kick()
 }
 
 // requestWithdraw asks the cluster d's busy outbox was posted to for it
@@ -144,7 +157,7 @@ func (c *Core) drainReap() bool {
 	if len(cl.zombies) > 0 {
 		kept := cl.zombies[:0]
 		for _, z := range cl.zombies {
-			if z.outBusy.Load() {
+			if z.outBusy.Load() || z.withdrawing.Load() {
 				kept = append(kept, z)
 			} else {
 				c.m.stats.zombies.Add(-1)
@@ -191,8 +204,9 @@ func (c *Core) reapLocked(d *Domain) {
 	d.endWait()
 	d.state = dsStopped
 	d.executing = nil
-	if d.outBusy.Load() {
-		// A message of d's is still being taken elsewhere.
+	if d.outBusy.Load() || d.withdrawing.Load() {
+		// A message of d's is still being taken elsewhere, or d is still
+		// on another cluster's withdraw list.
 		for _, z := range cl.zombies {
 			if z == d {
 				return
