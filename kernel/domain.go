@@ -336,6 +336,14 @@ func decodeDomainInvocation(r *request) (domainOp, abi.RC) {
 // in c's cluster and not executing; c holds the cluster lock, so nothing
 // here may take it again.
 func (m *Machine) performDomain(c *Core, d *Domain, k Key, op domainOp, r *request, rep *reply) {
+	if d.reaped || !d.valid(k.alloc) {
+		// Sold, or its bank destroyed, since k was looked at, and perhaps
+		// reaped meanwhile by another core of the cluster: k is void now,
+		// and acting on the slot could hand out a key to whatever is
+		// bought there next.
+		*rep = reply{}
+		return
+	}
 	switch op.order {
 	case abi.OCKeyType:
 		rep.rc = int64(abi.KTDomain)

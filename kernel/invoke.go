@@ -238,6 +238,13 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 		return
 	}
 	if t.state != dsAvailable {
+		if t.reaped {
+			// Reaped by another core of the cluster since k was looked
+			// at: k is void, and nothing would ever wake a staller.
+			cl.unlock()
+			c.invokeKernel(d, Key{}, inv)
+			return
+		}
 		c.rewindFor(d)
 		cl.stall(d, t)
 		cl.unlock()

@@ -55,3 +55,112 @@ func TestWithdrawnBeforeReaped(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// staleDomainKey returns a key to a domain that was sold and reaped after
+// the key was looked at: what a core holds when another core of its
+// cluster reaps the domain between its check of the key and its taking
+// the cluster lock. (White box.)
+func staleDomainKey(t *testing.T, s *testSys) (start, dom Key, d *Domain) {
+	t.Helper()
+	m := s.m
+	m.RegisterProgram("idle", func(x *Ctx) {})
+	dom = s.native("idle")
+	start = m.MustCall(dom, int64(abi.OCDomainMakeStart), Words(0)).Keys[0]
+	d = dom.hdr.domain()
+	m.MustCall(dom, int64(abi.OCDomainSetHome), Words(0))
+	c := m.cores[0]
+	if rc := m.sell(c, m.prime, dom); rc != abi.RCOk {
+		t.Fatalf("sell: %v", rc)
+	}
+	c.drainReap()
+	if !d.reaped {
+		t.Fatal("test set-up: the domain was not reaped")
+	}
+	return start, dom, d
+}
+
+// TestDomainKeyOpOnReapedDomain: a domain key invocation performed after
+// the domain was reaped (checked before, performed after, under the
+// cluster lock) acts as DK(0)'s. It used to perform the operation on the
+// freed slot: MakeStart handed out a start key naming the slot's next
+// allocation, a key to whatever domain would be bought there next, and Run
+// put the freed slot in the ready queue.
+func TestDomainKeyOpOnReapedDomain(t *testing.T) {
+	for name, order := range map[string]abi.OC{"MakeStart": abi.OCDomainMakeStart, "Run": abi.OCDomainRun, "GetState": abi.OCDomainGetState} {
+		t.Run(name, func(t *testing.T) {
+			s := newTestSys(t, Config{Topology: "native", Deterministic: true})
+			m := s.m
+			_, dom, d := staleDomainKey(t, s)
+			c := m.cores[0]
+			req := request{order: int64(order), data: make([]byte, 8)}
+			var rep reply
+			m.perform(c, nil, dom, &req, &rep)
+			if rep.rc != 0 || rep.keys[0].live().hdr != nil || len(rep.data) != 0 {
+				t.Errorf("rc %d, key %v, %d bytes: want DK(0)'s answer", rep.rc, rep.keys[0].live().kt, len(rep.data))
+			}
+			if d.state != dsStopped || c.cl.readyHead != nil {
+				t.Errorf("the reaped domain is %v; ready queue empty: %v", d.state, c.cl.readyHead == nil)
+			}
+			if err := m.Check(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestStallOnReapedDomain: a CALL on a start key whose domain was reaped
+// after the key was checked gets DK(0)'s answer; it used to stall the
+// caller on the freed slot, where nothing would ever wake it (a domain
+// bought there later starts with an empty stall queue).
+func TestStallOnReapedDomain(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native", Deterministic: true})
+	m := s.m
+	m.RegisterProgram("idle", func(x *Ctx) {})
+	// Bought first: bought after, it could take the reaped slot, which a
+	// real caller's event keeps from reuse until it ends.
+	caller := s.native("idle").hdr.domain()
+	start, _, dead := staleDomainKey(t, s)
+	c := m.cores[0]
+	c.cl.lock()
+	caller.state, caller.executing = dsExecuting, c
+	c.cl.unlock()
+	inv := invocation{typ: abi.InvCall, key: start, order: 1}
+	c.invokeStart(caller, start, &inv)
+	if caller.state == dsStalled || dead.stallHead != nil {
+		t.Fatal("the caller stalled on a reaped domain")
+	}
+	if c.cur != caller {
+		t.Fatal("the caller did not get an answer at once")
+	}
+	c.cur = nil
+	c.cl.lock()
+	caller.state, caller.executing = dsStopped, nil
+	c.cl.unlock()
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRemoteStallOnReapedDomain is TestStallOnReapedDomain for a message
+// from another cluster: it is answered as DK(0)'s, not parked in the
+// reaped domain's stall queue, where nothing would take it out again.
+func TestRemoteStallOnReapedDomain(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native,native", Deterministic: true})
+	m := s.m
+	m.RegisterProgram("idle", func(x *Ctx) {})
+	sender := s.native("idle")
+	m.MustCall(sender, int64(abi.OCDomainSetHome), Words(1))
+	snd := sender.hdr.domain()
+	start, _, dead := staleDomainKey(t, s)
+	// snd's CALL of start is in cluster 0's hands.
+	snd.outBusy.Store(true)
+	snd.out.kind, snd.out.typ, snd.out.key = mInvoke, abi.InvCall, start
+	snd.out.gen = snd.resumeGen.Load()
+	m.cores[0].deliverOrPark(snd, dead) // the key looked at before the reap
+	if dead.stallHead != nil || snd.parkedOn.Load() != nil {
+		t.Fatal("the message was parked on a reaped domain")
+	}
+	if snd.out.kind != mAck {
+		t.Fatalf("the sender's outbox is a %v message, want it answered", snd.out.kind)
+	}
+}

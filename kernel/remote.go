@@ -434,16 +434,28 @@ func (c *Core) outboxTarget(s *Domain, want kt) (*Domain, Key) {
 
 // recvInvoke: s invoked the start key of t, homed here.
 func (c *Core) recvInvoke(s *Domain) {
-	t, _ := c.outboxTarget(s, ktStart)
-	if t == nil {
-		return
+	if t, _ := c.outboxTarget(s, ktStart); t != nil {
+		c.deliverOrPark(s, t)
 	}
+}
+
+// deliverOrPark delivers remote staller s's outbox to t, homed here, or
+// parks it in t's stall queue. The key to t was found good just before.
+func (c *Core) deliverOrPark(s, t *Domain) {
 	cl := c.cl
 	cl.lock()
 	if s.outboxCancelled() {
 		// Killed, or its CALL stopped, since it sent: nothing of it is
 		// delivered. (If that happens after this look, it sees its
 		// outbox busy and asks for it back: drainWithdraw.)
+		cl.unlock()
+		c.ackReply(s, 0, false)
+		return
+	}
+	if t.reaped {
+		// Reaped by another core of this cluster since outboxTarget
+		// looked at the key: it is void, and nothing would ever take the
+		// outbox out of the stall queue.
 		cl.unlock()
 		c.ackReply(s, 0, false)
 		return
