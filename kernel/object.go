@@ -61,7 +61,9 @@ type header struct {
 	used bool
 
 	// prev, next link the object into its bank's list of objects of its
-	// kind. Guarded by the owning bank's mu.
+	// kind. Written only under Machine.ledger (a destroyer walks the list
+	// under it); a destroyed bank's dropped list keeps its links until its
+	// slots are swept or, for domains, bought again.
 	prev, next *header
 }
 

@@ -269,12 +269,18 @@ func (c *Core) recvCalleeGone(d *Domain) {
 }
 
 // freeDomain returns a reaped domain's slot, after a grace period.
+//
+// It leaves the slot's bank-list links (header.prev, next) alone: they are
+// the ledger's. A sold domain was unlinked already; one whose bank was
+// destroyed is on that bank's dropped list, which the destroyer may still
+// be walking, under the ledger, to find the domains to kill (another core
+// that saw the bank dead may have killed and reaped this one meanwhile).
+// The next purchase of the slot sets the links afresh.
 func (m *Machine) freeDomain(d *Domain) {
 	d.keys = [16]Key{}
 	d.slots = [abi.SlotCount]Key{}
 	d.outBusy.Store(false)
 	d.alloc.Add(1)
-	d.prev, d.next = nil, nil
 	m.stats.domainsFreed.Add(1)
 	m.freeLater(&d.header, m.epochs.bump())
 }

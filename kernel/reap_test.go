@@ -164,3 +164,71 @@ func TestRemoteStallOnReapedDomain(t *testing.T) {
 		t.Fatalf("the sender's outbox is a %v message, want it answered", snd.out.kind)
 	}
 }
+
+// TestDestroyKillsAllWhileReaping: destroying a bank kills every domain
+// bought from it, even while other cores reap some of them. Once the bank
+// is marked dead, another core that runs one of its domains sees it dead,
+// kills it and reaps it. Reaping used to clear the domain's bank-list
+// links, without the ledger lock, while the destroyer, under the lock, was
+// still walking that list to find the domains to kill: the walk ended
+// early and the domains after it, idle ones among them, were never killed
+// (their keys would live again once the bank's slot was bought again).
+// Parallel mode: half the domains spin on one cluster while the other
+// destroys their bank.
+func TestDestroyKillsAllWhileReaping(t *testing.T) {
+	n := 4000
+	if testing.Short() {
+		n = 1000
+	}
+	s := newTestSys(t, Config{Topology: "native,native", Slice: 1, Memory: 256 << 20})
+	m := s.m
+	m.RegisterProgram("spin", func(x *Ctx) { x.Fork(0, &Msg{}) })
+	m.RegisterProgram("idle", func(x *Ctx) {})
+	m.RegisterProgram("destroyer", func(x *Ctx) {
+		// First let the other cluster's core get going.
+		for range 200_000 {
+			x.Call(0, &Msg{})
+		}
+		x.Call(1, &Msg{Order: int64(abi.OCBankDestroy)})
+	})
+	bank := m.MustCall(m.PrimeBank(), int64(abi.OCBankBuyBank), nil).Keys[0]
+	doms := make([]*Domain, n)
+	for i := range doms {
+		prog := "idle"
+		if i%2 == 0 {
+			prog = "spin"
+		}
+		k, err := m.NewDomain(bank, m.PrimeMeter(), abi.KindNative, prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.MustCall(k, int64(abi.OCDomainSetHome), Words(1))
+		if prog == "spin" {
+			if err := m.RunDomain(k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		doms[i] = k.hdr.domain()
+	}
+	d := s.native("destroyer")
+	m.MustCall(d, int64(abi.OCDomainSetHome), Words(0))
+	if err := m.SetKeyReg(d, 1, bank); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RunDomain(d); err != nil {
+		t.Fatal(err)
+	}
+	s.run()
+	missed := 0
+	for _, x := range doms {
+		if !x.killed.Load() {
+			missed++
+		}
+	}
+	if missed > 0 {
+		t.Fatalf("%d of the %d domains of the destroyed bank were not killed", missed, n)
+	}
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
