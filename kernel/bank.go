@@ -126,6 +126,15 @@ func (b *Bank) unlink(h *header) {
 func (m *Machine) buy(b *Bank, k objKind) (*header, abi.RC) {
 	m.ledger.Lock()
 	defer m.ledger.Unlock()
+	return m.buyLocked(b, k)
+}
+
+// buyLocked is buy for a caller that holds ledger, to initialize the
+// fields a destruction of b reads (a bank's dead flag, a domain's home)
+// before releasing it: once linked, the object is found by a destruction
+// of b, and one that came between the purchase and the initialization
+// would be undone by it (a sub-bank marked dead marked alive again).
+func (m *Machine) buyLocked(b *Bank, k objKind) (*header, abi.RC) {
 	if rc := b.charge(k); rc != abi.RCOk {
 		return nil, rc
 	}
@@ -381,11 +390,13 @@ func (m *Machine) invokeBank(c *Core, k Key, r *request, rep *reply) {
 			rep.rc = int64(abi.RCNoCluster)
 			return
 		}
-		h, rc := m.buy(b, objDomain)
+		m.ledger.Lock()
+		h, rc := m.buyLocked(b, objDomain)
 		if rc == abi.RCOk {
 			h.domain().init(m, cl, op.kind)
 			rep.keys[0] = keyTo(h, abi.KTDomain, 0, 0)
 		}
+		m.ledger.Unlock()
 		rep.rc = int64(rc)
 	case abi.OCBankBuyMeter:
 		sk := op.key.live()
@@ -437,21 +448,19 @@ func (m *Machine) invokeBank(c *Core, k Key, r *request, rep *reply) {
 // buyBank buys a sub-bank of b with the given limits.
 func (m *Machine) buyBank(b *Bank, limits [abi.LedgerLimitCount]uint64) (*Bank, abi.RC) {
 	m.ledger.Lock()
+	defer m.ledger.Unlock()
 	depth := b.depth + 1
-	m.ledger.Unlock()
 	if depth > int(abi.LimitBankDepth) {
 		return nil, abi.RCRange
 	}
-	h, rc := m.buy(b, objBank)
+	h, rc := m.buyLocked(b, objBank)
 	if rc != abi.RCOk {
 		return nil, rc
 	}
 	nb := h.bankObj()
-	m.ledger.Lock()
 	nb.parent, nb.depth, nb.limits = b, depth, limits
 	nb.held, nb.used, nb.bytes = [numObjKinds]uint64{}, [numObjKinds]uint64{}, 0
 	nb.dead.Store(false)
-	m.ledger.Unlock()
 	return nb, abi.RCOk
 }
 
