@@ -64,6 +64,12 @@ func (c *Core) drainWithdraw() bool {
 			// Not parked: on its way home anyway, or it will be refused
 			// where it is going (outboxCancelled).
 			c.withdrawn(d)
+		case !d.outboxCancelled():
+			// Parked, but with a newer message than the one this request
+			// was for: that one went home meanwhile (becomeAvailableLocked
+			// sends a cancelled staller's outbox home when it comes to
+			// its turn), and the domain, not killed, sent again.
+			c.withdrawn(d)
 		case t.home.Load() == cl:
 			cl.stallUnlink(d, t)
 			d.parkedOn.Store(nil)

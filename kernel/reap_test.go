@@ -232,3 +232,40 @@ func TestDestroyKillsAllWhileReaping(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWithdrawOnlyCancelled: a withdraw request withdraws only a cancelled
+// outbox. The outbox it was for may have gone home meanwhile and the
+// domain, stopped but not killed, sent a new CALL, which parked where the
+// old one was: the request used to withdraw that one too, and the caller
+// got an answer (0) its target never sent. (White box.)
+func TestWithdrawOnlyCancelled(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native,native", Deterministic: true})
+	m := s.m
+	m.RegisterProgram("idle", func(x *Ctx) {})
+	tk := s.native("idle")
+	m.MustCall(tk, int64(abi.OCDomainSetHome), Words(0))
+	sk := s.native("idle")
+	m.MustCall(sk, int64(abi.OCDomainSetHome), Words(1))
+	target, snd := tk.hdr.domain(), sk.hdr.domain()
+	start := m.MustCall(tk, int64(abi.OCDomainMakeStart), Words(0)).Keys[0]
+	c := m.cores[0]
+	// snd's new CALL waits in the (stopped) target's stall queue ...
+	snd.outBusy.Store(true)
+	snd.out.kind, snd.out.typ, snd.out.key = mInvoke, abi.InvCall, start
+	snd.out.gen = snd.resumeGen.Load()
+	snd.state = dsWaiting
+	c.cl.lock()
+	c.cl.stallLink(snd, target, false)
+	snd.parkedOn.Store(target)
+	c.cl.unlock()
+	// ... and the request for its earlier, cancelled one is still there.
+	snd.withdrawing.Store(true)
+	c.cl.withdraw.push(snd)
+	c.drainWithdraw()
+	if target.stallHead != snd || snd.parkedOn.Load() != target || snd.out.kind != mInvoke {
+		t.Fatal("a withdraw request for an earlier message withdrew the new one")
+	}
+	if snd.withdrawing.Load() {
+		t.Fatal("the request is still pending")
+	}
+}
