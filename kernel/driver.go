@@ -40,6 +40,10 @@ type Core struct {
 	lastPoll  int64
 
 	graceEpoch uint64 // the current invocation's reply waits for this epoch
+	// inKernel is set while a native program's Ctx.Call runs kernel code:
+	// a panic then is the kernel's (or the host's console writer's), with
+	// locks perhaps held, not the program's (guarded).
+	inKernel   bool
 	trapCall   bool   // the current invocation is the kernel's CALL of a keeper for a trap
 	recallSeen uint64 // the last Machine.leaseRecall acted on
 	// lease is the CPU time reserved from the running domain's meter
@@ -233,8 +237,12 @@ func (c *Core) guarded(f func()) (ok bool) {
 		if r == nil {
 			return // runtime.Goexit: nothing to recover
 		}
-		if c.nctx.d == nil {
-			panic(r) // not a native program's: a kernel bug
+		if c.nctx.d == nil || c.inKernel {
+			// Not a native program's: a kernel bug. Taken for the
+			// program's, it would leave whatever lock the kernel held
+			// held, and the machine would hang later instead.
+			c.inKernel = false
+			panic(r)
 		}
 		c.programPanicked(r)
 	}()

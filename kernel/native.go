@@ -116,7 +116,9 @@ func (x *Ctx) Call(kr uint8, m *Msg) (rc int64, data []byte) {
 	*rep = reply{}
 	saved := c.graceEpoch
 	c.graceEpoch = 0
+	c.inKernel = true
 	c.m.perform(c, d, k, req, rep)
+	c.inKernel = false
 	g := c.graceEpoch
 	c.graceEpoch = max(saved, g)
 	if rep.timer != 0 || rep.rc == int64(abi.RCWouldWait) {

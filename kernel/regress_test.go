@@ -1226,3 +1226,40 @@ func TestWithdrawOnlyCancelled(t *testing.T) {
 		t.Fatal("the request is still pending")
 	}
 }
+
+// panicWriter is a console writer that panics: a host bug, as a kernel
+// bug would be.
+type panicWriter struct{}
+
+func (panicWriter) Write([]byte) (int, error) { panic("console writer broke") }
+
+// TestKernelPanicInNativeCallIsNotTheProgramsPanic: a panic in kernel code
+// that a native program's Ctx.Call runs is not taken for the program's
+// panic (a trap to its keeper): the kernel may hold locks there (here the
+// console's), and the machine would hang at the next use of one. It goes
+// on, out of Run.
+func TestKernelPanicInNativeCallIsNotTheProgramsPanic(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native", Deterministic: true, Console: panicWriter{}})
+	m := s.m
+	m.RegisterProgram("writer", func(x *Ctx) {
+		x.Call(1, &Msg{Order: int64(abi.OCConsoleWrite), Data: []byte("hi")})
+	})
+	d := s.native("writer")
+	console, err := m.DeviceKey(abi.KTConsole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetKeyReg(d, 1, console); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RunDomain(d); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if r := recover(); r != "console writer broke" {
+			t.Fatalf("Run panicked with %v, want the writer's panic", r)
+		}
+	}()
+	m.Run(context.Background())
+	t.Fatal("Run returned: the kernel's panic was taken for the program's")
+}
