@@ -240,7 +240,9 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 	if t.state != dsAvailable {
 		if t.reaped {
 			// Reaped by another core of the cluster since k was looked
-			// at: k is void, and nothing would ever wake a staller.
+			// at: k is void, and nothing would ever wake a staller. (A
+			// wake-up d held from t goes with t.)
+			d.retry, d.stalledOn = false, nil
 			cl.unlock()
 			c.invokeKernel(d, Key{}, inv)
 			return

@@ -1080,11 +1080,16 @@ func TestStallOnReapedDomain(t *testing.T) {
 	c := m.cores[0]
 	c.cl.lock()
 	caller.state, caller.executing = dsExecuting, c
+	// A woken staller of the domain, retrying.
+	caller.retry, caller.stalledOn = true, dead
 	c.cl.unlock()
 	inv := invocation{typ: abi.InvCall, key: start, order: 1}
 	c.invokeStart(caller, start, &inv)
 	if caller.state == dsStalled || dead.stallHead != nil {
 		t.Fatal("the caller stalled on a reaped domain")
+	}
+	if caller.retry || caller.stalledOn != nil {
+		t.Fatal("the caller still holds a wake-up from the reaped domain")
 	}
 	if c.cur != caller {
 		t.Fatal("the caller did not get an answer at once")
