@@ -129,6 +129,9 @@ func (m *Machine) checkSlots(live map[*header]*Bank, fail func(string, ...any)) 
 	for _, d := range m.store.dead {
 		for h := d.head; h != nil; h = h.next {
 			mark(h, "awaiting sweep")
+			if h.kind == objBank && !h.bankObj().dead.Load() {
+				fail("bank %d awaits its sweep but is not marked dead", h.id.index())
+			}
 			destroyedBank := h.kind == objBank && h.bankObj().dead.Load()
 			if b := h.bank.Load(); b != nil && !b.dead.Load() && !destroyedBank {
 				fail("%s %d awaits its sweep but its bank is alive", h.kind, h.id.index())
