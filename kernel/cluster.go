@@ -381,6 +381,17 @@ func (h *timerHeap) Pop() any {
 	return d
 }
 
+// endSelfStop stops d, which stopped itself in the event ending now on c.
+// (mu)
+func (c *Core) endSelfStop(d *Domain) {
+	d.selfStop = false
+	if d.state == dsExecuting && d.executing == c {
+		d.state = dsStopped
+		d.executing = nil
+		d.cpu.nat.action = nativeAction{}
+	}
+}
+
 // stopDomain stops d, which is homed in c's cluster and not executing on
 // another core, recording why. (mu)
 func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
@@ -409,6 +420,12 @@ func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
 		// The outbox is away; the domain stops when it comes back.
 		d.trap = why
 		d.out.stopOnReturn = true
+		return abi.RCOk
+	case dsExecuting:
+		// Only the domain itself gets here (another's invocation waits
+		// until it stops executing): it stops when its event ends.
+		d.trap = why
+		d.selfStop = true
 		return abi.RCOk
 	}
 	d.state = dsStopped

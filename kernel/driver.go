@@ -184,6 +184,10 @@ func (c *Core) afterRun(d *Domain, ev event) {
 		c.makeReady(d)
 	case evPause:
 		c.cur = d
+	case evStopped:
+		c.cl.lock()
+		c.endSelfStop(d)
+		c.cl.unlock()
 	}
 	c.finishEvent(d)
 }

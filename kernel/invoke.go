@@ -115,6 +115,13 @@ func (c *Core) invokeKernel(d *Domain, k Key, inv *invocation) {
 		return
 	}
 	c.stats.kernelCalls++
+	if d.selfStop {
+		// The invocation stopped the invoker itself.
+		c.cl.lock()
+		c.endSelfStop(d)
+		c.cl.unlock()
+		return
+	}
 	if d.state != dsExecuting {
 		return // the invoker stopped itself
 	}

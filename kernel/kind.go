@@ -34,10 +34,11 @@ type cpuKind interface {
 type event uint8
 
 const (
-	evInvoke event = iota + 1 // it invokes a key (Core.inv)
-	evTrap                    // it trapped (Core.trap)
-	evSlice                   // its slice is used up
-	evPause                   // it stops for the core's own work and runs on after
+	evInvoke  event = iota + 1 // it invokes a key (Core.inv)
+	evTrap                     // it trapped (Core.trap)
+	evSlice                    // its slice is used up
+	evPause                    // it stops for the core's own work and runs on after
+	evStopped                  // it stopped itself (Domain.selfStop): its event just ends
 )
 
 var kinds = [...]cpuKind{abi.KindNative: &nativeKind{}}

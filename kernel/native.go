@@ -202,6 +202,10 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 		p(x)
 		x.d, x.act = nil, nil
 		c.chargeNative(d)
+		if d.selfStop {
+			// It stopped itself: its final invocation is abandoned.
+			return evStopped
+		}
 		if !a.set {
 			*a = nativeAction{typ: abi.InvReturn, recv: recvRegs([4]uint8{})}
 		}
@@ -234,6 +238,13 @@ func (c *Core) programPanicked(msg any) {
 	x.d, x.act = nil, nil
 	c.chargeNative(d)
 	d.cpu.nat.action = nativeAction{}
+	if d.selfStop {
+		// It had stopped itself: the stop stands, and the panic is only
+		// logged.
+		c.m.logf("native domain %d panicked after stopping itself: %v", d.id.index(), msg)
+		c.afterRun(d, evStopped)
+		return
+	}
 	c.trap = keeperTrap{info: trapInfo{code: abi.TrapNativePanic}}
 	c.m.logf("native domain %d panicked: %v", d.id.index(), msg)
 	c.afterRun(d, evTrap)

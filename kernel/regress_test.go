@@ -1268,3 +1268,44 @@ func TestKernelPanicInNativeCallIsNotTheProgramsPanic(t *testing.T) {
 	m.Run(context.Background())
 	t.Fatal("Run returned: the kernel's panic was taken for the program's")
 }
+
+// TestSelfStopThenRunInOneEvent: a native domain that stops itself and
+// then runs itself, through Ctx.Call, in one event. The stop used to take
+// effect at once, though the program was still running on its core: the
+// Run then put the domain in the ready queue while it still executed, and
+// the event's final invocation was performed for a domain that was also
+// queued, so that a second core (or the same one, next) ran it again: it
+// could stall twice in one stall queue, or send while its CALL was away.
+// A domain's stop of itself now takes effect when its event ends, and the
+// Run in the same event finds it still executing.
+func TestSelfStopThenRunInOneEvent(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native", Deterministic: true})
+	m := s.m
+	var runs int
+	var stopRC, runRC int64
+	m.RegisterProgram("selfish", func(x *Ctx) {
+		runs++
+		if runs == 1 {
+			stopRC, _ = x.Call(1, &Msg{Order: int64(abi.OCDomainStop)})
+			runRC, _ = x.Call(1, &Msg{Order: int64(abi.OCDomainRun)})
+		}
+		x.Return(0, &Msg{})
+	})
+	k := s.native("selfish")
+	if err := m.SetKeyReg(k, 1, k); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RunDomain(k); err != nil {
+		t.Fatal(err)
+	}
+	s.run()
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 1 || stopRC != 0 || runRC != int64(abi.RCBadState) {
+		t.Fatalf("program ran %d times; stop rc %d, run rc %d: want once, 0 and %d", runs, stopRC, runRC, abi.RCBadState)
+	}
+	if st := s.state(k); st != abi.StateStopped {
+		t.Fatalf("the domain is %v after stopping itself, want stopped", st)
+	}
+}
