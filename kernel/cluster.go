@@ -384,7 +384,7 @@ func (h *timerHeap) Pop() any {
 // endSelfStop stops d, which stopped itself in the event ending now on c.
 // (mu)
 func (c *Core) endSelfStop(d *Domain) {
-	d.selfStop = false
+	c.selfStop = false
 	if d.state == dsExecuting && d.executing == c {
 		d.state = dsStopped
 		d.executing = nil
@@ -422,10 +422,11 @@ func (c *Core) stopDomain(d *Domain, why trapInfo) abi.RC {
 		d.out.stopOnReturn = true
 		return abi.RCOk
 	case dsExecuting:
-		// Only the domain itself gets here (another's invocation waits
-		// until it stops executing): it stops when its event ends.
+		// Only the domain itself gets here, on the core running it
+		// (another's invocation waits until it stops executing): it
+		// stops when its event ends.
 		d.trap = why
-		d.selfStop = true
+		c.selfStop = true
 		return abi.RCOk
 	}
 	d.state = dsStopped

@@ -165,12 +165,6 @@ type Domain struct {
 	reapNext    *Domain
 	reaped      bool // home
 	reapPending bool // popped from the reap list while it could not be reaped (home)
-	// selfStop is set when the domain stops itself (its own domain key,
-	// from inside its event): the stop takes effect when the event ends,
-	// so that until then it stays executing, and no Run or
-	// MakeAvailable, its own or another's, can queue it while its core
-	// still runs it. (home)
-	selfStop bool
 
 	// outTo is the cluster the outbox was last posted to. parkedOn is the
 	// domain in whose stall queue the outbox waits, written under that
@@ -240,7 +234,6 @@ func (d *Domain) init(m *Machine, cl *Cluster, kind abi.Kind) {
 	d.withdrawing.Store(false)
 	d.reaped = false
 	d.reapPending = false
-	d.selfStop = false
 }
 
 // key returns key register i, voided keys read as DK(0).

@@ -40,6 +40,12 @@ type Core struct {
 	lastPoll  int64
 
 	graceEpoch uint64 // the current invocation's reply waits for this epoch
+	// selfStop is set when the domain running here stops itself (its own
+	// domain key, from inside its event): the stop takes effect when the
+	// event ends (endSelfStop), so that until then it stays executing,
+	// and no Run or MakeAvailable, its own or another's, can queue it
+	// while this core still runs it.
+	selfStop bool
 	// inKernel is set while a native program's Ctx.Call runs kernel code:
 	// a panic then is the kernel's (or the host's console writer's), with
 	// locks perhaps held, not the program's (guarded).
@@ -154,7 +160,7 @@ func (c *Core) execute(d *Domain) {
 		c.finishEvent(d)
 		return
 	}
-	c.graceEpoch = 0
+	c.graceEpoch, c.selfStop = 0, false
 	c.afterRun(d, kindOf(d.kind).run(c, d))
 }
 

@@ -115,7 +115,7 @@ func (c *Core) invokeKernel(d *Domain, k Key, inv *invocation) {
 		return
 	}
 	c.stats.kernelCalls++
-	if d.selfStop {
+	if c.selfStop {
 		// The invocation stopped the invoker itself.
 		c.cl.lock()
 		c.endSelfStop(d)

@@ -38,7 +38,7 @@ const (
 	evTrap                     // it trapped (Core.trap)
 	evSlice                    // its slice is used up
 	evPause                    // it stops for the core's own work and runs on after
-	evStopped                  // it stopped itself (Domain.selfStop): its event just ends
+	evStopped                  // it stopped itself (Core.selfStop): its event just ends
 )
 
 var kinds = [...]cpuKind{abi.KindNative: &nativeKind{}}

@@ -202,7 +202,7 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 		p(x)
 		x.d, x.act = nil, nil
 		c.chargeNative(d)
-		if d.selfStop {
+		if c.selfStop {
 			// It stopped itself: its final invocation is abandoned.
 			return evStopped
 		}
@@ -238,7 +238,7 @@ func (c *Core) programPanicked(msg any) {
 	x.d, x.act = nil, nil
 	c.chargeNative(d)
 	d.cpu.nat.action = nativeAction{}
-	if d.selfStop {
+	if c.selfStop {
 		// It had stopped itself: the stop stands, and the panic is only
 		// logged.
 		c.m.logf("native domain %d panicked after stopping itself: %v", d.id.index(), msg)
