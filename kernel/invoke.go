@@ -123,7 +123,7 @@ func (c *Core) invokeKernel(d *Domain, k Key, inv *invocation) {
 		return
 	}
 	if d.state != dsExecuting {
-		return // the invoker stopped itself
+		return // the operation took the invoker out of its event
 	}
 	switch inv.typ {
 	case abi.InvCall:

@@ -60,15 +60,13 @@ func (c *Core) drainWithdraw() bool {
 		next := d.withdrawNext
 		d.withdrawNext = nil
 		switch t := d.parkedOn.Load(); {
-		case t == nil:
+		case t == nil || !d.outboxCancelled():
 			// Not parked: on its way home anyway, or it will be refused
-			// where it is going (outboxCancelled).
-			c.withdrawn(d)
-		case !d.outboxCancelled():
-			// Parked, but with a newer message than the one this request
-			// was for: that one went home meanwhile (becomeAvailableLocked
-			// sends a cancelled staller's outbox home when it comes to
-			// its turn), and the domain, not killed, sent again.
+			// where it is going (outboxCancelled). Or parked, but with a
+			// newer message than the one this request was for: that one
+			// went home meanwhile (becomeAvailableLocked sends a cancelled
+			// staller's outbox home when its turn comes), and the domain,
+			// not killed, sent again.
 			c.withdrawn(d)
 		case t.home.Load() == cl:
 			cl.stallUnlink(d, t)
