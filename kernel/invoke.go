@@ -24,7 +24,9 @@ type keyRegs uint16
 
 // packKeyRegs packs four key register numbers (each taken mod 16).
 func packKeyRegs(r [4]uint8) keyRegs {
-	return keyRegs(r[0]&15) | keyRegs(r[1]&15)<<4 | keyRegs(r[2]&15)<<8 | keyRegs(r[3]&15)<<12
+	// One load of the four bytes, then shifts: no byte loads.
+	w := uint32(r[0]) | uint32(r[1])<<8 | uint32(r[2])<<16 | uint32(r[3])<<24
+	return keyRegs(w&0xf | w>>4&0xf0 | w>>8&0xf00 | w>>12&0xf000)
 }
 
 // reg returns key i's register.

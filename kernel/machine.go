@@ -142,9 +142,8 @@ func New(cfg Config) (*Machine, error) {
 		}
 		cl := &Cluster{m: m, index: i, kinds: s.Kinds, shared: s.Cores > 1}
 		for range s.Cores {
-			c := &Core{m: m, cl: cl, index: len(m.cores), wake: make(chan struct{}, 1)}
-			c.lease = &c.leases[0]
-			c.rv.init(m)
+			c := m.newCore(cl, len(m.cores))
+			c.wake = make(chan struct{}, 1)
 			c.seen.Store(quiescent)
 			cl.cores = append(cl.cores, c)
 			m.cores = append(m.cores, c)
@@ -153,9 +152,7 @@ func New(cfg Config) (*Machine, error) {
 	}
 	m.epochs.cores = m.cores
 	hostCl := &Cluster{m: m, index: -1}
-	m.host = &Core{m: m, cl: hostCl, index: -1}
-	m.host.lease = &m.host.leases[0]
-	m.host.rv.init(m)
+	m.host = m.newCore(hostCl, -1)
 
 	h := m.newObjectUnlocked(objBank)
 	m.prime = h.bankObj()
@@ -579,4 +576,17 @@ func (m *Machine) Clusters() []ClusterSpec {
 		out[i] = ClusterSpec{Kinds: cl.kinds, Cores: len(cl.cores)}
 	}
 	return out
+}
+
+// newCore makes core index of cluster cl (-1: the host's core).
+func (m *Machine) newCore(cl *Cluster, index int) *Core {
+	c := &Core{m: m, cl: cl, index: index}
+	c.nctx.c = c
+	c.lease = &c.leases[0]
+	c.batchEvents = nativeBatch
+	if m.det {
+		c.batchEvents = 1 // time is virtual: each event is charged alone
+	}
+	c.rv.init(m)
+	return c
 }

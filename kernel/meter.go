@@ -325,7 +325,8 @@ func (c *Core) charge(d *Domain, n int64) {
 // the batch's domains by their numbers of events (spendBatch).
 func (c *Core) chargeNative(d *Domain) {
 	l := c.lease
-	l.events++
+	n := l.events + 1 // compared from a register, not reloaded
+	l.events = n
 	switch d {
 	case l.bdom[0]:
 		l.bn[0]++
@@ -334,7 +335,7 @@ func (c *Core) chargeNative(d *Domain) {
 	default:
 		c.joinBatch(d)
 	}
-	if l.events >= nativeBatch || c.m.det {
+	if n >= c.batchEvents {
 		c.chargeBatch(d)
 	}
 }

@@ -43,9 +43,8 @@ type nativeAction struct {
 // Ctx is a native program's view of its domain while it serves a message.
 // It is valid only during the call.
 type Ctx struct {
-	c   *Core
-	d   *Domain
-	act *nativeAction // the domain's final invocation, written in place
+	c *Core   // the core that owns this Ctx (Core.nctx), set once
+	d *Domain // the domain served, or nil between events
 }
 
 // Order is the received order code (or return code, for a reply).
@@ -143,7 +142,7 @@ func recvRegs(r [4]uint8) keyRegs {
 }
 
 func (x *Ctx) final(typ abi.Inv, kr uint8, m *Msg) {
-	a := x.act
+	a := &x.d.cpu.nat.action // written in place
 	a.set, a.typ, a.kr, a.order, a.data, a.keys, a.recv = true, typ, kr, m.Order, m.Data, packKeyRegs(m.Keys), recvRegs(m.Recv)
 }
 
@@ -195,12 +194,12 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 			return evTrap
 		}
 		x := &c.nctx
-		x.c, x.d, x.act = c, d, a
+		x.d = d
 		// A panic here unwinds to the core's loop (Core.guarded), which
 		// finishes this event with programPanicked: a deferred recover
 		// in every event would cost more than the rest of this call.
 		p(x)
-		x.d, x.act = nil, nil
+		x.d = nil
 		c.chargeNative(d)
 		if c.selfStop {
 			// It stopped itself: its final invocation is abandoned.
@@ -235,7 +234,7 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 func (c *Core) programPanicked(msg any) {
 	x := &c.nctx
 	d := x.d
-	x.d, x.act = nil, nil
+	x.d = nil
 	c.chargeNative(d)
 	d.cpu.nat.action = nativeAction{}
 	if c.selfStop {
