@@ -205,7 +205,8 @@ func (m *Machine) checkKeys(live map[*header]*Bank, fail func(string, ...any)) {
 			}
 			if d.outBusy.Load() {
 				// A message in flight between clusters.
-				for i, k := range d.out.keys {
+				var keys [4]Key
+				for i, k := range d.out.sentKeys(d, &keys) {
 					check(fmt.Sprintf("domain %d outbox key %d", h.id.index(), i), k)
 				}
 			}
