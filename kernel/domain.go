@@ -112,7 +112,7 @@ type Domain struct {
 	// Queue links. qprev/qnext link the domain into its home cluster's
 	// ready queue or a core's grace list (home). snext links it into the
 	// stall queue of the domain it is stalled on (that domain's home);
-	// out.inext links the outbox into a cluster's inbox.
+	// inext (beside the outbox) links the outbox into a cluster's inbox.
 	qprev, qnext *Domain
 	snext        *Domain
 	stalledOn    *Domain // the target of a local stall, or of the stall it was woken from (home)
@@ -126,13 +126,11 @@ type Domain struct {
 	// out is the outbox: an invocation or reply in flight to another
 	// cluster. Written by the home cluster before posting; read by the
 	// consuming cluster. It sits on cache lines of its own, apart from
-	// the fields the home cluster keeps touching, and starts a line: the
-	// pad is sized for that (TestOutboxFirstLine), and a Domain, over
-	// 1 KiB, is allocated on a 64-byte boundary (Go's size classes there
-	// are multiples of 128 bytes).
-	_   [32]byte
-	out outbox
-	_   cacheLinePad
+	// the fields the home cluster keeps touching.
+	_     cacheLinePad
+	out   outbox
+	inext *Domain // links the outbox into an inbox (the inbox's owner)
+	_     cacheLinePad
 	// outBusy says the outbox is away. Set by the home cluster when it
 	// posts; cleared when the consuming cluster is done with it, most
 	// often by the home cluster itself, told in a message coming back
@@ -218,7 +216,7 @@ func (d *Domain) init(m *Machine, cl *Cluster, kind abi.Kind) {
 	d.cpu.rv = rvRegs{}
 	buf := d.cpu.nat.buf
 	d.cpu.nat = nativeRegs{buf: buf}
-	d.qprev, d.qnext, d.snext, d.stalledOn = nil, nil, nil, nil
+	d.qprev, d.qnext, d.snext, d.inext, d.stalledOn = nil, nil, nil, nil, nil
 	d.retry = false
 	d.stallHead, d.stallTail, d.nstalled = nil, nil, 0
 	d.out = outbox{}

@@ -131,7 +131,7 @@ func (m *Machine) requestWithdraw(d *Domain) {
 // outbox must not be delivered: s was killed, or the CALL it carries was
 // cancelled (s stopped since: its wait is over).
 func (s *Domain) outboxCancelled() bool {
-	return s.dead() || s.out.inv() == abi.InvCall && s.resumeGen.Load() != s.out.gen
+	return s.dead() || s.out.typ == abi.InvCall && s.resumeGen.Load() != s.out.gen
 }
 
 // dead reports whether d was killed or its bank destroyed.

@@ -1116,7 +1116,7 @@ func TestRemoteStallOnReapedDomain(t *testing.T) {
 	start, _, dead := staleDomainKey(t, s)
 	// snd's CALL of start is in cluster 0's hands.
 	snd.outBusy.Store(true)
-	snd.out.kind, snd.out.typ, snd.out.key = mInvoke, uint8(abi.InvCall), start
+	snd.out.kind, snd.out.typ, snd.out.key = mInvoke, abi.InvCall, start
 	snd.out.gen = snd.resumeGen.Load()
 	m.cores[0].deliverOrPark(snd, dead) // the key looked at before the reap
 	if dead.stallHead != nil || snd.parkedOn.Load() != nil {
@@ -1213,7 +1213,7 @@ func TestWithdrawOnlyCancelled(t *testing.T) {
 	c := m.cores[0]
 	// snd's new CALL waits in the (stopped) target's stall queue ...
 	snd.outBusy.Store(true)
-	snd.out.kind, snd.out.typ, snd.out.key = mInvoke, uint8(abi.InvCall), start
+	snd.out.kind, snd.out.typ, snd.out.key = mInvoke, abi.InvCall, start
 	snd.out.gen = snd.resumeGen.Load()
 	snd.state = dsWaiting
 	c.cl.lock()

@@ -24,87 +24,33 @@ const (
 )
 
 // outbox is a message in flight between clusters.
-//
-// Its first cache line holds all that a message without a string or keys
-// needs (a CALL's resume key is rebuilt from gen, not carried), so that
-// such a message, a round trip's usual CALL and RETURN, moves one line of
-// the outbox from core to core; a string and keys other than DK(0) take
-// further lines only when there are some. outboxLineTest checks the
-// layout.
 type outbox struct {
-	inext *Domain // links the outbox into an inbox (the inbox's owner)
-	key   Key     // the key invoked
-	order int64
-	gen   uint64 // CALL: the sender's resume generation
-	n     uint16 // string length
 	kind  msgKind
-	typ   uint8 // abi.Inv (inv)
-	// keyMask has bit i set when keys[i] is sent, not DK(0).
-	keyMask uint8
-	// resume is the type of the resume key a CALL hands the receiver
-	// (ktResume or ktRestart) as its fourth key, or 0: the key itself,
-	// to the sender at generation gen, is rebuilt where it is delivered
-	// (sentKeys).
-	resume kt
-	nrel   uint8
-	// stopOnReturn: the sender was stopped while its outbox was away.
-	stopOnReturn bool
-	// rel are outboxes of domains homed where this one goes, which the
-	// sending core took and is done with: the receiving cluster marks
-	// them free (Core.releaseLater). Written by the core that posts this
-	// outbox; read and cleared by the core that takes it. rel[0] is on
-	// the first line.
-	rel [4]*Domain
+	typ   abi.Inv
+	key   Key // the key invoked
+	order int64
+	n     int // string length
+	// A string of up to outboxInline bytes travels in small, on the
+	// outbox's own cache lines; a longer one in buf, allocated the first
+	// time the domain sends one and kept.
+	small [outboxInline]byte
+	buf   *[abi.LimitString]byte
+	keys  [4]Key
+	gen   uint64 // CALL: the sender's resume generation
 
 	// ack: the reply to carry home (mKernel, or a CALL whose key was void).
 	rc       int64
 	hasReply bool
 
-	scan int // mCalleeGone: next key register to look at
+	stopOnReturn bool // the sender was stopped while its outbox was away
+	scan         int  // mCalleeGone: next key register to look at
 
-	keys [4]Key // those keyMask names; the others are not cleared
-	// A string of up to outboxInline bytes travels in small; a longer one
-	// in buf, allocated the first time the domain sends one and kept.
-	small [outboxInline]byte
-	buf   *[abi.LimitString]byte
-}
-
-// inv is the outbox's invocation type.
-func (o *outbox) inv() abi.Inv { return abi.Inv(o.typ) }
-
-// setKeys makes keys the outbox's keys, storing only those that are not
-// DK(0), and no resume key.
-func (o *outbox) setKeys(keys *[4]Key) {
-	m := uint8(0)
-	for i := range keys {
-		if keys[i] != (Key{}) {
-			o.keys[i] = keys[i]
-			m |= 1 << i
-		}
-	}
-	o.keyMask, o.resume = m, 0
-}
-
-// clearKeys makes the outbox carry no keys.
-func (o *outbox) clearKeys() { o.keyMask, o.resume = 0, 0 }
-
-// sentKeys writes the keys of s's outbox to dst, DK(0) where none was
-// sent, and the resume key of a CALL fourth, and returns dst. s is not
-// freed while its outbox is away (a killed s waits as a zombie), so its
-// allocation count is still the one its resume key was made with.
-func (o *outbox) sentKeys(s *Domain, dst *[4]Key) *[4]Key {
-	m := o.keyMask
-	for i := range dst {
-		if m&(1<<i) != 0 {
-			dst[i] = o.keys[i]
-		} else {
-			dst[i] = Key{}
-		}
-	}
-	if o.resume != 0 {
-		dst[3] = Key{hdr: &s.header, alloc: s.alloc.Load(), keyBits: keyBits{kt: o.resume}, val: o.gen}
-	}
-	return dst
+	// rel are outboxes of domains homed where this one goes, which the
+	// sending core took and is done with: the receiving cluster marks
+	// them free (Core.releaseLater). Written by the core that posts this
+	// outbox; read and cleared by the core that takes it.
+	rel  [4]*Domain
+	nrel int
 }
 
 // outboxInline is the longest string an outbox carries inline: enough
@@ -113,9 +59,6 @@ const outboxInline = 64
 
 // data returns the outbox's string.
 func (o *outbox) data() []byte {
-	if o.n == 0 {
-		return nil
-	}
 	if o.n <= outboxInline {
 		return o.small[:o.n]
 	}
@@ -125,13 +68,13 @@ func (o *outbox) data() []byte {
 // setData copies p into the outbox as its string.
 func (o *outbox) setData(p []byte) {
 	if len(p) <= outboxInline {
-		o.n = uint16(copy(o.small[:], p))
+		o.n = copy(o.small[:], p)
 		return
 	}
 	if o.buf == nil {
 		o.buf = new([abi.LimitString]byte)
 	}
-	o.n = uint16(copy(o.buf[:], p))
+	o.n = copy(o.buf[:], p)
 }
 
 // inbox is a cluster's queue of outboxes from other clusters: a stack
@@ -141,7 +84,7 @@ func (o *outbox) setData(p []byte) {
 // pulled it back between the sender's lock, its stores and its unlock,
 // and then waited for the lock itself.
 type inbox struct {
-	head atomic.Pointer[Domain] // the last outbox pushed, linked through out.inext
+	head atomic.Pointer[Domain] // the last outbox pushed, linked through inext
 }
 
 // push links d's outbox into the inbox.
@@ -151,7 +94,7 @@ func (ib *inbox) push(d *Domain) {
 	// read and again to write.
 	var h *Domain
 	for {
-		d.out.inext = h
+		d.inext = h
 		if ib.head.CompareAndSwap(h, d) {
 			return
 		}
@@ -172,8 +115,8 @@ func (ib *inbox) take() (*Domain, int) {
 	var first *Domain
 	n := 0
 	for d != nil {
-		next := d.out.inext
-		d.out.inext = first
+		next := d.inext
+		d.inext = first
 		first = d
 		d = next
 		n++
@@ -185,7 +128,7 @@ func (ib *inbox) take() (*Domain, int) {
 // checker: only while the machine is stopped.
 func (ib *inbox) entries(limit int) []*Domain {
 	var ds []*Domain
-	for d := ib.head.Load(); d != nil && len(ds) <= limit; d = d.out.inext {
+	for d := ib.head.Load(); d != nil && len(ds) <= limit; d = d.inext {
 		ds = append(ds, d)
 	}
 	slices.Reverse(ds)
@@ -210,17 +153,15 @@ func (d *Domain) fillOutbox(kind msgKind, k Key, inv *invocation) {
 	// read these lines, so each store here must fetch its line back, and
 	// a whole-struct assignment (which zeroes the inline string too)
 	// stored enough to fill the core's store buffer and wait on them.
-	o.kind, o.typ, o.key, o.order = kind, uint8(inv.typ), k, inv.order
+	o.kind, o.typ, o.key, o.order = kind, inv.typ, k, inv.order
+	o.keys = inv.keys
 	o.gen, o.rc, o.hasReply, o.stopOnReturn = 0, 0, false, false
 	o.setData(inv.data)
-	o.setKeys(&inv.keys)
 	if inv.typ == abi.InvCall && kind != mKernel {
-		// The fourth key is the sender's resume key, rebuilt where it is
-		// delivered. (A domain key's answer comes back in the outbox
-		// itself: no resume key for it.)
-		o.keyMask &^= 1 << 3
-		o.resume = kt(d.waitKind())
-		o.gen = d.resumeGen.Add(1)
+		// A domain key's answer comes back in the outbox itself: no
+		// resume key for it.
+		o.keys[3] = d.beginWait(d.waitKind())
+		o.gen = o.keys[3].val
 	}
 }
 
@@ -346,7 +287,7 @@ func (c *Core) releaseLater(s *Domain) {
 // d's outbox, which goes there: drainInbox there releases them.
 func (c *Core) carryReleases(cl *Cluster, d *Domain) {
 	o := &d.out
-	for i := 0; i < c.nreleased && int(o.nrel) < len(o.rel); {
+	for i := 0; i < c.nreleased && o.nrel < len(o.rel); {
 		s := c.released[i]
 		if s.home.Load() != cl {
 			i++
@@ -439,8 +380,8 @@ func (c *Core) drainInbox() bool {
 	}
 	c.stats.maxInbox = max(c.stats.maxInbox, int64(n))
 	for d != nil {
-		next := d.out.inext
-		d.out.inext = nil
+		next := d.inext
+		d.inext = nil
 		// First the releases it carries: outboxes of domains homed here.
 		for i := range d.out.nrel {
 			c.releaseOutbox(d.out.rel[i])
@@ -533,9 +474,9 @@ func (c *Core) deliverOrPark(s, t *Domain) {
 // tells s's home. (mu)
 func (c *Core) deliverOutbox(s, t *Domain) {
 	o := &s.out
-	kindOf(t.kind).deliver(c, t, o.order, o.data(), o.sentKeys(s, &c.msgKeys), int64(o.key.db))
+	kindOf(t.kind).deliver(c, t, o.order, o.data(), &o.keys, int64(o.key.db))
 	c.makeReadyLocked(t)
-	if o.inv() == abi.InvCall {
+	if o.typ == abi.InvCall {
 		// s waits at home for t's reply; its outbox is free.
 		c.releaseLater(s)
 		return
@@ -550,7 +491,7 @@ func (c *Core) ackReply(s *Domain, rc int64, hasReply bool) {
 	s.out.hasReply = hasReply
 	if !hasReply {
 		s.out.n = 0
-		s.out.clearKeys()
+		s.out.keys = [4]Key{}
 	}
 	c.post(s.home.Load(), s)
 }
@@ -567,13 +508,13 @@ func (c *Core) recvReply(s *Domain) {
 	delivered := false
 	if k.live().hdr != nil && w.state == dsWaiting {
 		o := &s.out
-		delivered = c.resumeWaiter(w, k, o.order, o.data(), o.sentKeys(s, &c.msgKeys))
+		delivered = c.resumeWaiter(w, k, o.order, o.data(), &o.keys)
 		if delivered {
 			c.makeReadyLocked(w)
 		}
 	}
 	cl.unlock()
-	if !delivered && s.out.inv() == abi.InvCall {
+	if !delivered && s.out.typ == abi.InvCall {
 		// Nothing delivered (the key went stale on the way, or a keeper
 		// declined a trap): the caller gets DK(0)'s answer, as it would
 		// in its own cluster, instead of waiting for ever.
@@ -607,7 +548,7 @@ func (c *Core) recvKernel(s *Domain) {
 func (c *Core) performOutboxOp(s, t *Domain, k Key) {
 	o := &s.out
 	req := &c.req
-	req.order, req.data, req.keys = o.order, o.data(), *o.sentKeys(s, &c.msgKeys)
+	req.order, req.data, req.keys = o.order, o.data(), o.keys
 	rep := &c.rep
 	*rep = reply{}
 	op, rc := decodeDomainInvocation(req)
@@ -617,7 +558,7 @@ func (c *Core) performOutboxOp(s, t *Domain, k Key) {
 		c.m.performDomain(c, t, k, op, req, rep)
 	}
 	o.setData(rep.data)
-	o.setKeys(&rep.keys)
+	o.keys = rep.keys
 	if s.home.Load() == c.cl {
 		// A local invoker deferred behind an executing domain.
 		c.finishKernelOp(s)
@@ -635,8 +576,7 @@ func (c *Core) runDeferred(d *Domain) {
 		s.snext = nil
 		k := s.out.key.live()
 		if k.hdr != &d.header {
-			s.out.n = 0
-			s.out.clearKeys()
+			s.out.n, s.out.keys = 0, [4]Key{}
 			s.out.rc = 0
 			if s.home.Load() == c.cl {
 				c.finishKernelOp(s)
@@ -696,9 +636,9 @@ func (c *Core) completeAtHome(s *Domain) {
 	default:
 		return
 	}
-	switch o.inv() {
+	switch o.typ {
 	case abi.InvCall:
-		kindOf(s.kind).deliver(c, s, o.rc, o.data(), o.sentKeys(s, &c.msgKeys), int64(abi.EcallFromResume))
+		kindOf(s.kind).deliver(c, s, o.rc, o.data(), &o.keys, int64(abi.EcallFromResume))
 		c.makeReadyLocked(s)
 	case abi.InvReturn:
 		c.becomeAvailableLocked(s)
