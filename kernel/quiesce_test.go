@@ -24,3 +24,35 @@ func TestParallelRunFinishesOnlyWhenDone(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectSwitchChainAcknowledges runs a pair that calls each other on
+// one core, domain to domain by direct switch with a slice that never
+// ends, and checks that the core still acknowledges a new epoch and
+// takes its cluster's messages within boundaryEvery events: step looks
+// at them only every boundaryEvery events of such a chain.
+func TestDirectSwitchChainAcknowledges(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native", Deterministic: true, Slice: 1 << 40})
+	s.pingPong(1 << 20)
+	c := s.m.cores[0]
+	c.wakeUp()
+	for i := 0; i < 4 && c.cur == nil; i++ {
+		c.step()
+	}
+	for round := range 5 {
+		if c.cur == nil {
+			t.Fatalf("round %d: the pair is not switching directly", round)
+		}
+		g := s.m.epochs.bump()
+		c.cl.outWaitKick.Store(true) // work for housekeeping to take
+		events := 0
+		for ; events < 2*boundaryEvery && (c.seen.Load() != g || c.cl.outWaitKick.Load()); events++ {
+			if c.cur == nil {
+				t.Fatalf("round %d: the chain ended after %d events", round, events)
+			}
+			c.step()
+		}
+		if events > boundaryEvery {
+			t.Fatalf("round %d: epoch acknowledged and messages looked at after %d events, want at most %d", round, events, boundaryEvery)
+		}
+	}
+}
