@@ -318,7 +318,7 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 			n++
 			q := fmt.Sprintf("domain %d's stall queue", t.id.index())
 			switch {
-			case s.home.Load() == t.home.Load():
+			case s.parkedOn.Load() != t:
 				note(s, q)
 				if s.state != dsStalled {
 					fail("domain %d stalled on domain %d is %s", s.id.index(), t.id.index(), s.state)
@@ -372,6 +372,8 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 			// is the one its core runs next.
 			if t.executing == nil || t.executing.cur != t {
 				fail("domain %d is executing but no core runs it", t.id.index())
+			} else if t.executing.cl != t.home.Load() {
+				fail("domain %d, homed in cluster %d, is executing on core %d of cluster %d", t.id.index(), t.home.Load().index, t.executing.index, t.executing.cl.index)
 			}
 		case dsGrace:
 			if _, ok := seen[t]; !ok {

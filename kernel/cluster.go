@@ -202,7 +202,7 @@ func (c *Core) becomeAvailableLocked(d *Domain) {
 	d.executing = nil
 	cl := d.home.Load()
 	s := cl.stallPop(d)
-	for s != nil && s.home.Load() != cl && s.outboxCancelled() {
+	for s != nil && s.parkedOn.Load() == d && s.outboxCancelled() {
 		// A remote staller killed, or its CALL stopped, since it sent:
 		// its outbox goes home undelivered.
 		s.parkedOn.Store(nil)
@@ -212,7 +212,7 @@ func (c *Core) becomeAvailableLocked(d *Domain) {
 	if s == nil {
 		return
 	}
-	if s.home.Load() == cl {
+	if s.parkedOn.Load() != d {
 		// A local staller re-executes its invocation. Until it does, it
 		// holds d's wake-up: should it not retry (stopped, killed, or
 		// invoking something else), passWakeup wakes the next staller.
@@ -221,7 +221,9 @@ func (c *Core) becomeAvailableLocked(d *Domain) {
 		cl.pushReady(s)
 		return
 	}
-	// A remote staller's outbox is delivered now.
+	// A remote staller's outbox is delivered now. (Its domain may be homed
+	// here by now, the outbox forwarded back after d moved: it is told
+	// from a local staller by parkedOn, not by its home.)
 	s.parkedOn.Store(nil)
 	c.deliverOutbox(s, d)
 }

@@ -222,7 +222,12 @@ func (c *Core) afterRun(d *Domain, ev event) {
 }
 
 // finishEvent lets d go if it no longer runs here: operations deferred
-// until it stopped executing are done, and a killed domain is reaped.
+// until it stopped executing are done, and a killed domain is reaped. A
+// domain that left its event here available, stopped or waiting may have
+// been moved to another cluster since, by another core of this one
+// (setHome): what is left to do for it is then its new home's. (d may
+// also have left this core and been taken by another core of the cluster
+// already: stalled, woken and picked up again.)
 func (c *Core) finishEvent(d *Domain) {
 	cont := c.cur == d
 	if cont && d.deferred == nil && !c.preempt.Load() && !d.killed.Load() {
@@ -238,22 +243,22 @@ func (c *Core) finishEvent(d *Domain) {
 		if !d.dead() {
 			cl.pushReady(d)
 		}
+	} else if cl.shared && d.home.Load() != cl {
+		goto moved
 	}
 	if d.executing == c {
-		// Still this core's. (d may have left it and been taken by
-		// another core already: stalled, woken and picked up again.)
 		if d.state == dsExecuting {
 			d.state = dsStopped // killed while running
 		}
 		d.executing = nil
 	}
 	c.runDeferred(d)
-	if d.dead() {
-		c.m.killDomain(d) // queued for reaping once; a no-op if it was
-		if d.reapPending {
+	if d.dead() { // queued for reaping once (a no-op if it was); reaped here if popped too early
+		if c.m.killDomain(d); d.reapPending {
 			c.reapLocked(d)
 		}
 	}
+moved:
 	cl.unlock()
 }
 

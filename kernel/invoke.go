@@ -172,7 +172,11 @@ func (m *Machine) perform(c *Core, d *Domain, k Key, req *request, rep *reply) {
 			return
 		}
 		c.cl.lock()
-		if t.state == dsExecuting && t != d {
+		if c != m.host && c.cl.shared && t.home.Load() != c.cl {
+			// Moved away by another core of this cluster since the look
+			// above: its new home performs the operation.
+			rep.rc = int64(abi.RCWouldWait)
+		} else if t.state == dsExecuting && t != d {
 			rep.rc = int64(abi.RCWouldWait)
 		} else {
 			m.performDomain(c, t, k, op, req, rep)
@@ -246,14 +250,14 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 		cl.unlock()
 		return
 	}
-	if t.state != dsAvailable {
-		if t.reaped {
-			// Reaped by another core of the cluster since k was looked
-			// at: k is void, and nothing would ever wake a staller. (A
-			// wake-up d held from t goes with t.)
+	if moved := cl.shared && t.home.Load() != cl; moved || t.state != dsAvailable {
+		if moved || t.reaped {
+			// Moved away or reaped by another core of the cluster since
+			// the look above: sent again, or k is void (nothing would
+			// wake a staller; a wake-up d held from t goes with t).
 			d.retry, d.stalledOn = false, nil
 			cl.unlock()
-			c.invokeKernel(d, Key{}, inv)
+			c.startGone(d, k, inv, moved)
 			return
 		}
 		c.rewindFor(d)
@@ -273,6 +277,20 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 	cl.unlock()
 }
 
+// startGone goes on with d's invocation of start key k, whose domain
+// invokeStart found gone from this cluster under its lock: moved to
+// another cluster by another core of this one (after the look at its home
+// that comes before the lock), so the invocation starts again and goes
+// there; or reaped, so k is void. In a cluster of one core neither can
+// happen between the look and the lock.
+func (c *Core) startGone(d *Domain, k Key, inv *invocation, moved bool) {
+	if moved {
+		c.invokeStart(d, k, inv)
+		return
+	}
+	c.invokeKernel(d, Key{}, inv)
+}
+
 // invokeResume sends to a resume or restart key: delivered if the waiting
 // domain still waits under the key's generation (exactly once), else
 // nothing is delivered.
@@ -284,10 +302,10 @@ func (c *Core) invokeResume(d *Domain, k Key, inv *invocation) {
 	}
 	cl := c.cl
 	cl.lock()
-	if w.state != dsWaiting || w.resumeGen.Load() != k.val {
+	if moved := cl.shared && w.home.Load() != cl; moved || w.state != dsWaiting || w.resumeGen.Load() != k.val {
 		cl.unlock()
-		// Stale: nothing delivered. A CALL on it behaves as DK(0).
-		c.invokeKernel(d, Key{}, inv)
+		// Moved away meanwhile (as in invokeStart), or stale (a CALL on it behaves as DK(0)).
+		c.resumeGone(d, k, inv, moved)
 		return
 	}
 	keys := &inv.keys // as in invokeStart
@@ -303,6 +321,17 @@ func (c *Core) invokeResume(d *Domain, k Key, inv *invocation) {
 	}
 	c.switchTo(d, w, inv.typ)
 	cl.unlock()
+}
+
+// resumeGone goes on with d's invocation of resume key k, which
+// invokeResume found moved away from this cluster (see startGone), or
+// stale: nothing is delivered, and a CALL on it behaves as DK(0).
+func (c *Core) resumeGone(d *Domain, k Key, inv *invocation, moved bool) {
+	if moved {
+		c.invokeResume(d, k, inv)
+		return
+	}
+	c.invokeKernel(d, Key{}, inv)
 }
 
 // resumeWaiter ends w's wait and delivers the message, unless w is a

@@ -223,7 +223,7 @@ func (c *Core) reapLocked(d *Domain) {
 	d.reaped = true
 	// Domains stalled on d go on and find its keys void.
 	for s := cl.stallPop(d); s != nil; s = cl.stallPop(d) {
-		if s.home.Load() == cl {
+		if s.parkedOn.Load() != d {
 			s.stalledOn = nil
 			s.retry = true
 			cl.pushReady(s)

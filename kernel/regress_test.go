@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -157,10 +158,10 @@ func TestDomainKeyOnSwitchedTarget(t *testing.T) {
 		s.m.RunDomain(stopper)
 		s.run()
 		if r := s.regs(ping); r[2] != 50 {
-			t.Fatalf("seed %d: ping got %d correct replies, want 50", seed, r[2])
+			t.Fatalf("run %d: ping got %d correct replies, want 50", seed, r[2])
 		}
 		if err := s.m.Check(); err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
+			t.Fatalf("run %d: %v", seed, err)
 		}
 	}
 }
@@ -1307,5 +1308,119 @@ func TestSelfStopThenRunInOneEvent(t *testing.T) {
 	}
 	if st := s.state(k); st != abi.StateStopped {
 		t.Fatalf("the domain is %v after stopping itself, want stopped", st)
+	}
+}
+
+// TestMoveWhileCalledInSharedCluster: a domain called by several domains
+// of a cluster of two cores is moved back and forth between that cluster
+// and another while they call it. Two bugs it found:
+//   - a message to the moved domain reaches its old home and is forwarded
+//     back to the new one, which may be the sender's own cluster; parked
+//     there in the domain's stall queue, the outbox was taken for a local
+//     staller (the two were told apart by the sender's home), and its
+//     domain was made ready to retry an invocation it had not stalled on
+//     (it ran again with the previous message, and its outbox stayed busy
+//     for ever);
+//   - a core that found the target homed in its own cluster before taking
+//     the cluster's lock went on under the lock, though another core of
+//     the cluster may have moved the target away in between.
+//
+// Deterministic mode under several seeds, and parallel mode (run it under
+// -race too).
+func TestMoveWhileCalledInSharedCluster(t *testing.T) {
+	for seed := range uint64(16) {
+		moveWhileCalled(t, Config{Deterministic: true, Seed: seed}, 3, 300, 300)
+	}
+	for range 4 {
+		moveWhileCalled(t, Config{}, 3, 3000, 3000)
+	}
+}
+
+// moveWhileCalled runs pingers domains of cluster 0 (two cores) making
+// calls calls each to one domain, which a mover domain of cluster 0 tries
+// to move to cluster 1 and back moves times, and checks every answer.
+func moveWhileCalled(t *testing.T, cfg Config, pingers int, calls, moves uint64) {
+	t.Helper()
+	cfg.Topology = "native:2,native"
+	s := newTestSys(t, cfg)
+	m := s.m
+	m.RegisterProgram("mover", func(x *Ctx) {
+		r := x.Regs()
+		if r[0] > 0 && x.Order() == int64(abi.RCOk) {
+			r[2]++ // a move done
+		}
+		if r[0] == r[1] {
+			return
+		}
+		r[0]++
+		x.CallGate(krPartner, &Msg{Order: int64(abi.OCDomainSetHome), Data: Words(r[0] % 2)})
+	})
+	// ping, noting the first wrong answer in regs[3] to regs[5].
+	m.RegisterProgram("ping-noting", func(x *Ctx) {
+		r := x.Regs()
+		if r[0] > 0 {
+			if x.Order() == int64(r[0]+1) {
+				r[2]++
+			} else if r[3] == 0 {
+				r[3], r[4], r[5] = r[0], uint64(x.Order()), uint64(x.DataByte())
+			}
+		}
+		if r[0] == r[1] {
+			return
+		}
+		r[0]++
+		x.CallGate(krPartner, &Msg{Order: int64(r[0])})
+	})
+	pong := s.native("pong")
+	m.MustCall(pong, int64(abi.OCDomainSetHome), Words(0))
+	start, err := m.StartKey(pong, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pings []Key
+	for range pingers {
+		p := s.native("ping-noting")
+		m.MustCall(p, int64(abi.OCDomainSetHome), Words(0))
+		if err := m.SetKeyReg(p, int(krPartner), start); err != nil {
+			t.Fatal(err)
+		}
+		s.setRegs(p, 0, calls, 0)
+		pings = append(pings, p)
+	}
+	mover := s.native("mover")
+	m.MustCall(mover, int64(abi.OCDomainSetHome), Words(0))
+	if err := m.SetKeyReg(mover, int(krPartner), pong); err != nil {
+		t.Fatal(err)
+	}
+	s.setRegs(mover, 0, moves, 0)
+	if err := m.MakeAvailable(pong); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(pings, mover) {
+		if err := m.RunDomain(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mode := fmt.Sprintf("deterministic, seed %d", cfg.Seed)
+	if !cfg.Deterministic {
+		mode = "parallel"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	err = m.Run(ctx)
+	cancel()
+	if err != nil {
+		t.Fatalf("%s: %v", mode, err)
+	}
+	if err := m.Check(); err != nil {
+		t.Fatalf("%s: %v", mode, err)
+	}
+	for i, p := range pings {
+		if r := s.regs(p); r[0] != calls || r[2] != calls {
+			t.Fatalf("%s: pinger %d made %d calls and got %d right answers, want %d; call %d was answered %d (data byte %d)",
+				mode, i, r[0], r[2], calls, r[3], int64(r[4]), int64(r[5]))
+		}
+	}
+	if r := s.regs(mover); r[2] == 0 {
+		t.Fatalf("%s: none of %d moves was done: the test tests nothing", mode, r[0])
 	}
 }

@@ -212,6 +212,13 @@ func (c *Core) sendKernelOp(d *Domain, k Key, inv *invocation) {
 	}
 	if t.home.Load() == cl {
 		cl.lock()
+		if t.home.Load() != cl {
+			// Moved away by another core of this cluster since the look
+			// above: its new home performs the operation.
+			cl.unlock()
+			c.sendKernelOp(d, k, inv)
+			return
+		}
 		if t.state != dsExecuting {
 			// It stopped executing meanwhile: try again at once.
 			cl.unlock()
@@ -444,12 +451,12 @@ func (c *Core) recvInvoke(s *Domain) {
 func (c *Core) deliverOrPark(s, t *Domain) {
 	cl := c.cl
 	cl.lock()
-	if s.outboxCancelled() {
-		// Killed, or its CALL stopped, since it sent: nothing of it is
-		// delivered. (If that happens after this look, it sees its
+	if moved := cl.shared && t.home.Load() != cl; moved || s.outboxCancelled() {
+		// Moved away since outboxTarget looked; or s killed, or its CALL stopped, since it
+		// sent: nothing of it is delivered. (If that happens after this look, it sees its
 		// outbox busy and asks for it back: drainWithdraw.)
 		cl.unlock()
-		c.ackReply(s, 0, false)
+		c.notDelivered(s, t, moved)
 		return
 	}
 	if t.reaped {
@@ -505,8 +512,8 @@ func (c *Core) recvReply(s *Domain) {
 	}
 	cl := c.cl
 	cl.lock()
-	delivered := false
-	if k.live().hdr != nil && w.state == dsWaiting {
+	moved, delivered := cl.shared && k.live().hdr != nil && w.home.Load() != cl, false
+	if !moved && k.live().hdr != nil && w.state == dsWaiting {
 		o := &s.out
 		delivered = c.resumeWaiter(w, k, o.order, o.data(), &o.keys)
 		if delivered {
@@ -514,14 +521,26 @@ func (c *Core) recvReply(s *Domain) {
 		}
 	}
 	cl.unlock()
-	if !delivered && s.out.typ == abi.InvCall {
-		// Nothing delivered (the key went stale on the way, or a keeper
-		// declined a trap): the caller gets DK(0)'s answer, as it would
-		// in its own cluster, instead of waiting for ever.
-		c.ackReply(s, 0, false)
+	if moved || !delivered && s.out.typ == abi.InvCall {
+		// Moved away since forward looked; or nothing delivered (the key went stale on the
+		// way, or a keeper declined a trap): the caller gets DK(0)'s answer, as it would in
+		// its own cluster, instead of waiting for ever.
+		c.notDelivered(s, w, moved)
 		return
 	}
 	c.releaseLater(s)
+}
+
+// notDelivered finishes with outbox s, not delivered to t, homed in c's
+// cluster when its message arrived: if another core of the cluster has
+// moved t away since, the outbox goes on to t's new home (as forward does);
+// otherwise it goes back to s's home with DK(0)'s answer.
+func (c *Core) notDelivered(s, t *Domain, moved bool) {
+	if moved {
+		c.post(t.home.Load(), s)
+		return
+	}
+	c.ackReply(s, 0, false)
 }
 
 // recvKernel: s invoked the domain key of t, homed here.
@@ -532,6 +551,12 @@ func (c *Core) recvKernel(s *Domain) {
 	}
 	cl := c.cl
 	cl.lock()
+	if cl.shared && t.home.Load() != cl {
+		// Moved away meanwhile (as in deliverOrPark).
+		cl.unlock()
+		c.notDelivered(s, t, true)
+		return
+	}
 	if t.state == dsExecuting {
 		s.snext = t.deferred
 		t.deferred = s
