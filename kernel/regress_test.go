@@ -1313,7 +1313,8 @@ func TestSelfStopThenRunInOneEvent(t *testing.T) {
 
 // TestMoveWhileCalledInSharedCluster: a domain called by several domains
 // of a cluster of two cores is moved back and forth between that cluster
-// and another while they call it. Two bugs it found:
+// and another while they call it; then the callers are moved too, while
+// they wait for its answers. Two bugs it found:
 //   - a message to the moved domain reaches its old home and is forwarded
 //     back to the new one, which may be the sender's own cluster; parked
 //     there in the domain's stall queue, the outbox was taken for a local
@@ -1328,20 +1329,27 @@ func TestSelfStopThenRunInOneEvent(t *testing.T) {
 // Deterministic mode under several seeds, and parallel mode (run it under
 // -race too).
 func TestMoveWhileCalledInSharedCluster(t *testing.T) {
-	for seed := range uint64(16) {
-		moveWhileCalled(t, Config{Deterministic: true, Seed: seed}, 3, 300, 300)
-	}
-	for range 4 {
-		moveWhileCalled(t, Config{}, 3, 3000, 3000)
+	for _, callers := range []bool{false, true} {
+		for seed := range uint64(16) {
+			moveWhileCalled(t, Config{Deterministic: true, Seed: seed}, 3, 300, 300, callers)
+		}
+		for range 4 {
+			moveWhileCalled(t, Config{}, 3, 3000, 3000, callers)
+		}
 	}
 }
 
-// moveWhileCalled runs pingers domains of cluster 0 (two cores) making
+// moveWhileCalled runs pingers domains of cluster 0 (two cores, unless
+// cfg names another topology) making
 // calls calls each to one domain, which a mover domain of cluster 0 tries
 // to move to cluster 1 and back moves times, and checks every answer.
-func moveWhileCalled(t *testing.T, cfg Config, pingers int, calls, moves uint64) {
+// With moveCallers, a mover of its own also moves each pinger, which can
+// be moved while it waits for an answer.
+func moveWhileCalled(t *testing.T, cfg Config, pingers int, calls, moves uint64, moveCallers bool) {
 	t.Helper()
-	cfg.Topology = "native:2,native"
+	if cfg.Topology == "" {
+		cfg.Topology = "native:2,native"
+	}
 	s := newTestSys(t, cfg)
 	m := s.m
 	m.RegisterProgram("mover", func(x *Ctx) {
@@ -1387,16 +1395,23 @@ func moveWhileCalled(t *testing.T, cfg Config, pingers int, calls, moves uint64)
 		s.setRegs(p, 0, calls, 0)
 		pings = append(pings, p)
 	}
-	mover := s.native("mover")
-	m.MustCall(mover, int64(abi.OCDomainSetHome), Words(0))
-	if err := m.SetKeyReg(mover, int(krPartner), pong); err != nil {
-		t.Fatal(err)
+	var movers []Key
+	for _, target := range append([]Key{pong}, pings...) {
+		if len(movers) > 0 && !moveCallers {
+			break
+		}
+		mover := s.native("mover")
+		m.MustCall(mover, int64(abi.OCDomainSetHome), Words(0))
+		if err := m.SetKeyReg(mover, int(krPartner), target); err != nil {
+			t.Fatal(err)
+		}
+		s.setRegs(mover, 0, moves, 0)
+		movers = append(movers, mover)
 	}
-	s.setRegs(mover, 0, moves, 0)
 	if err := m.MakeAvailable(pong); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range append(pings, mover) {
+	for _, p := range append(pings, movers...) {
 		if err := m.RunDomain(p); err != nil {
 			t.Fatal(err)
 		}
@@ -1420,7 +1435,14 @@ func moveWhileCalled(t *testing.T, cfg Config, pingers int, calls, moves uint64)
 				mode, i, r[0], r[2], calls, r[3], int64(r[4]), int64(r[5]))
 		}
 	}
-	if r := s.regs(mover); r[2] == 0 {
-		t.Fatalf("%s: none of %d moves was done: the test tests nothing", mode, r[0])
+	// Deterministic runs are checked to move the callee, and the callers
+	// if asked (some of them); how many moves a parallel run makes is the
+	// host's doing.
+	var done [2]uint64
+	for i, mover := range movers {
+		done[min(i, 1)] += s.regs(mover)[2]
+	}
+	if cfg.Deterministic && (done[0] == 0 || moveCallers && done[1] == 0) {
+		t.Fatalf("%s: moves done: %d of the callee, %d of the callers; the test tests nothing", mode, done[0], done[1])
 	}
 }
