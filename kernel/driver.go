@@ -227,7 +227,8 @@ func (c *Core) afterRun(d *Domain, ev event) {
 // been moved to another cluster since, by another core of this one
 // (setHome): what is left to do for it is then its new home's. (d may
 // also have left this core and been taken by another core of the cluster
-// already: stalled, woken and picked up again.)
+// already: stalled, woken and picked up again.) The lines of its hot
+// calls are where the PGO profile expects them (README, "Libraries and tools").
 func (c *Core) finishEvent(d *Domain) {
 	cont := c.cur == d
 	if cont && d.deferred == nil && !c.preempt.Load() && !d.killed.Load() {

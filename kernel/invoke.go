@@ -228,7 +228,9 @@ func (c *Core) invokeReturner(d *Domain, inv *invocation) {
 }
 
 // invokeStart sends to a start key: delivered if the target is available,
-// otherwise the invoker stalls in the target's FIFO stall queue.
+// otherwise the invoker stalls in the target's FIFO stall queue. The lines
+// of its hot calls are where the PGO profile expects them (README,
+// "Libraries and tools").
 func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 	t := k.hdr.domain()
 	if t.home.Load() != c.cl {
@@ -293,7 +295,8 @@ func (c *Core) startGone(d *Domain, k Key, inv *invocation, moved bool) {
 
 // invokeResume sends to a resume or restart key: delivered if the waiting
 // domain still waits under the key's generation (exactly once), else
-// nothing is delivered.
+// nothing is delivered. The lines of its hot calls are where the PGO
+// profile expects them (README, "Libraries and tools").
 func (c *Core) invokeResume(d *Domain, k Key, inv *invocation) {
 	w := k.hdr.domain()
 	if w.home.Load() != c.cl {
