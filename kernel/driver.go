@@ -63,8 +63,11 @@ type Core struct {
 	leases    [4]lease
 	leaseTick uint64 // stamps lease.last
 	// batchEvents is how many native events chargeNative counts before it
-	// charges them: nativeBatch, or 1 in deterministic mode. Set by New.
-	batchEvents int
+	// charges them: the current lease's batch, copied here when either
+	// changes (setBatch), to be read from the core at every event.
+	// batchMax is the most it may be: nativeBatch, or 1 in deterministic
+	// mode. Set by New.
+	batchEvents, batchMax int32
 
 	rv rvCore // the rv64 kind's per-core caches
 

@@ -583,9 +583,9 @@ func (m *Machine) newCore(cl *Cluster, index int) *Core {
 	c := &Core{m: m, cl: cl, index: index}
 	c.nctx.c = c
 	c.lease = &c.leases[0]
-	c.batchEvents = nativeBatch
+	c.batchEvents, c.batchMax = nativeBatch, nativeBatch
 	if m.det {
-		c.batchEvents = 1 // time is virtual: each event is charged alone
+		c.batchEvents, c.batchMax = 1, 1 // time is virtual: each event is charged alone
 	}
 	c.rv.init(m)
 	return c

@@ -300,3 +300,48 @@ func TestNativeTicksShared(t *testing.T) {
 		})
 	}
 }
+
+// TestNativeMeterOverdraft: a native domain whose events are long runs
+// its meter out by about one event, not by a batch of them. Native run
+// time is read from the clock once per batch of events; a batch is made
+// short enough to end before the lease's ticks do, judged from the
+// events before it.
+func TestNativeMeterOverdraft(t *testing.T) {
+	const spin, budget = 100 * time.Microsecond, 1100 * time.Microsecond
+	for run := range 3 {
+		s := newTestSys(t, Config{Topology: "native"})
+		var longest time.Duration
+		events := 0
+		s.m.RegisterProgram("worker", func(x *Ctx) {
+			t0 := time.Now()
+			for time.Since(t0) < spin {
+			}
+			longest = max(longest, time.Since(t0))
+			events++
+			x.Fork(0, &Msg{}) // and on to the next event
+		})
+		mk, rc := s.m.buyMeter(s.m.prime, s.m.primeMeter, int64(budget))
+		if rc != abi.RCOk {
+			t.Fatalf("buying a meter: %d", rc)
+		}
+		worker, err := s.m.NewDomain(s.m.PrimeBank(), mk, abi.KindNative, "worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.m.RunDomain(worker); err != nil {
+			t.Fatal(err)
+		}
+		// The meter has no keeper: when it runs out the worker stops, and
+		// the machine with it.
+		s.run()
+		used := time.Duration(s.m.MustCall(mk, int64(abi.OCMeterRead), nil).Word(int(abi.MeterInfoConsumed)))
+		t.Logf("run %d: %d events, the longest %v; %v used of %v", run, events, longest, used, budget)
+		// The event that ran the meter out, and a few more for a batch cut
+		// from an estimate (an event may take longer than the ones before,
+		// on a busy host). A batch of 32 events of 100 µs, as before, ran
+		// this meter out by about 2 ms.
+		if over := used - budget; over > 4*longest {
+			t.Fatalf("run %d: the meter was overdrawn by %v, more than four events (the longest %v)", run, over, longest)
+		}
+	}
+}
