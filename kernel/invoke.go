@@ -228,22 +228,25 @@ func (c *Core) invokeReturner(d *Domain, inv *invocation) {
 }
 
 // invokeStart sends to a start key: delivered if the target is available,
-// otherwise the invoker stalls in the target's FIFO stall queue. The lines
-// of its hot calls are where the PGO profile expects them (README,
-// "Libraries and tools").
+// otherwise the invoker stalls in the target's FIFO stall queue. Its home
+// is looked at under the cluster's lock: in a cluster of several cores
+// another core may move it away (setHome) until then. A RETURN to the
+// invoker's own start key delivers to the invoker (rather than stalling
+// it on itself for ever). The lines of its hot calls are where the PGO
+// profile expects them (README, "Libraries and tools").
 func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 	t := k.hdr.domain()
-	if t.home.Load() != c.cl {
+	cl := c.cl
+	cl.lock()
+	if t.home.Load() != cl {
+		cl.unlock()
 		d.retry, d.stalledOn = false, nil
 		c.sendRemote(d, k, inv, mInvoke)
 		return
 	}
-	cl := c.cl
-	cl.lock()
 	if t == d && inv.typ == abi.InvReturn {
-		// A RETURN makes the invoker available, then sends: to its own
-		// start key, the invoker receives its own message (rather than
-		// stalling on itself for ever).
+		// The invoker returns to its own start key: it becomes available
+		// and receives its own message.
 		d.retry, d.stalledOn = false, nil
 		keys := &c.msgKeys
 		*keys = inv.keys
@@ -252,14 +255,14 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 		cl.unlock()
 		return
 	}
-	if moved := cl.shared && t.home.Load() != cl; moved || t.state != dsAvailable {
-		if moved || t.reaped {
-			// Moved away or reaped by another core of the cluster since
-			// the look above: sent again, or k is void (nothing would
-			// wake a staller; a wake-up d held from t goes with t).
+	if t.state != dsAvailable {
+		if t.reaped {
+			// Reaped by another core of the cluster since k was looked
+			// at: k is void, and nothing would ever wake a staller. (A
+			// wake-up d held from t goes with t.)
 			d.retry, d.stalledOn = false, nil
 			cl.unlock()
-			c.startGone(d, k, inv, moved)
+			c.invokeKernel(d, Key{}, inv)
 			return
 		}
 		c.rewindFor(d)
@@ -279,36 +282,23 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 	cl.unlock()
 }
 
-// startGone goes on with d's invocation of start key k, whose domain
-// invokeStart found gone from this cluster under its lock: moved to
-// another cluster by another core of this one (after the look at its home
-// that comes before the lock), so the invocation starts again and goes
-// there; or reaped, so k is void. In a cluster of one core neither can
-// happen between the look and the lock.
-func (c *Core) startGone(d *Domain, k Key, inv *invocation, moved bool) {
-	if moved {
-		c.invokeStart(d, k, inv)
-		return
-	}
-	c.invokeKernel(d, Key{}, inv)
-}
-
 // invokeResume sends to a resume or restart key: delivered if the waiting
 // domain still waits under the key's generation (exactly once), else
-// nothing is delivered. The lines of its hot calls are where the PGO
-// profile expects them (README, "Libraries and tools").
+// nothing is delivered. Its home is looked at under the lock, as in
+// invokeStart. The lines of its hot calls are where the PGO profile
+// expects them (README, "Libraries and tools").
 func (c *Core) invokeResume(d *Domain, k Key, inv *invocation) {
 	w := k.hdr.domain()
-	if w.home.Load() != c.cl {
+	cl := c.cl
+	cl.lock()
+	if w.home.Load() != cl {
+		cl.unlock()
 		c.sendRemote(d, k, inv, mReply)
 		return
 	}
-	cl := c.cl
-	cl.lock()
-	if moved := cl.shared && w.home.Load() != cl; moved || w.state != dsWaiting || w.resumeGen.Load() != k.val {
+	if w.state != dsWaiting || w.resumeGen.Load() != k.val {
 		cl.unlock()
-		// Moved away meanwhile (as in invokeStart), or stale (a CALL on it behaves as DK(0)).
-		c.resumeGone(d, k, inv, moved)
+		c.invokeKernel(d, Key{}, inv) // stale: nothing delivered; a CALL on it behaves as DK(0)
 		return
 	}
 	keys := &inv.keys // as in invokeStart
@@ -324,17 +314,6 @@ func (c *Core) invokeResume(d *Domain, k Key, inv *invocation) {
 	}
 	c.switchTo(d, w, inv.typ)
 	cl.unlock()
-}
-
-// resumeGone goes on with d's invocation of resume key k, which
-// invokeResume found moved away from this cluster (see startGone), or
-// stale: nothing is delivered, and a CALL on it behaves as DK(0).
-func (c *Core) resumeGone(d *Domain, k Key, inv *invocation, moved bool) {
-	if moved {
-		c.invokeResume(d, k, inv)
-		return
-	}
-	c.invokeKernel(d, Key{}, inv)
 }
 
 // resumeWaiter ends w's wait and delivers the message, unless w is a
