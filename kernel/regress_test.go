@@ -1385,28 +1385,27 @@ func moveWhileCalled(t *testing.T, cfg Config, pingers int, calls, moves uint64,
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pings []Key
-	for range pingers {
-		p := s.native("ping-noting")
-		m.MustCall(p, int64(abi.OCDomainSetHome), Words(0))
-		if err := m.SetKeyReg(p, int(krPartner), start); err != nil {
+	// inCluster0 buys a domain running program in cluster 0, with
+	// partner in its partner register and n steps to make.
+	inCluster0 := func(program string, partner Key, n uint64) Key {
+		d := s.native(program)
+		m.MustCall(d, int64(abi.OCDomainSetHome), Words(0))
+		if err := m.SetKeyReg(d, int(krPartner), partner); err != nil {
 			t.Fatal(err)
 		}
-		s.setRegs(p, 0, calls, 0)
-		pings = append(pings, p)
+		s.setRegs(d, 0, n, 0)
+		return d
+	}
+	var pings []Key
+	for range pingers {
+		pings = append(pings, inCluster0("ping-noting", start, calls))
 	}
 	var movers []Key
 	for _, target := range append([]Key{pong}, pings...) {
 		if len(movers) > 0 && !moveCallers {
 			break
 		}
-		mover := s.native("mover")
-		m.MustCall(mover, int64(abi.OCDomainSetHome), Words(0))
-		if err := m.SetKeyReg(mover, int(krPartner), target); err != nil {
-			t.Fatal(err)
-		}
-		s.setRegs(mover, 0, moves, 0)
-		movers = append(movers, mover)
+		movers = append(movers, inCluster0("mover", target, moves))
 	}
 	if err := m.MakeAvailable(pong); err != nil {
 		t.Fatal(err)
