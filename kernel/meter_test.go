@@ -336,12 +336,13 @@ func TestNativeMeterOverdraft(t *testing.T) {
 		s.run()
 		used := time.Duration(s.m.MustCall(mk, int64(abi.OCMeterRead), nil).Word(int(abi.MeterInfoConsumed)))
 		t.Logf("run %d: %d events, the longest %v; %v used of %v", run, events, longest, used, budget)
-		// The event that ran the meter out, and a few more for a batch cut
-		// from an estimate (an event may take longer than the ones before,
-		// on a busy host). A batch of 32 events of 100 µs, as before, ran
-		// this meter out by about 2 ms.
-		if over := used - budget; over > 4*longest {
-			t.Fatalf("run %d: the meter was overdrawn by %v, more than four events (the longest %v)", run, over, longest)
+		// The event that ran the meter out, and room for a batch cut from
+		// an estimate that a busy host makes wrong (events that take
+		// longer than the ones before them). A batch of 32 events of
+		// 100 µs, as before, ran this meter out by about 2 ms: twenty
+		// events.
+		if over := used - budget; over > 8*longest {
+			t.Fatalf("run %d: the meter was overdrawn by %v, more than eight events (the longest %v)", run, over, longest)
 		}
 	}
 }
