@@ -120,7 +120,11 @@ type puppetRig struct {
 func newPuppetRig(tb testing.TB, cfg kernel.Config, n int, next opSource, ecallArgs func(i int) []string, mount []byte) *puppetRig {
 	tb.Helper()
 	r := &puppetRig{}
-	cfg.Trace = func(kernel.Event) {
+	trace := cfg.Trace
+	cfg.Trace = func(e kernel.Event) {
+		if trace != nil {
+			trace(e)
+		}
 		if r.events.Add(1) == r.pauseAt.Load() {
 			if c := r.cancel.Load(); c != nil {
 				(*c)()

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -125,14 +127,96 @@ func TestSoak(t *testing.T) {
 			want = 60_000
 		}
 	}
-	const puppets, quota, maxRounds = 6, 400, 40
 	start := time.Now()
+	st := soak(t, *soakSeed, want, kernel.Config{Deterministic: !*soakParallel})
+	t.Logf("soak (seed %d, %s mode): %v in %v", *soakSeed, map[bool]string{false: "deterministic", true: "parallel"}[*soakParallel],
+		st, time.Since(start).Round(time.Second))
+}
+
+// TestSoakFastPathMatches runs short deterministic soaks twice, with the
+// kernel's invocation fast path on and off (Config.GeneralPath), and
+// requires the same kernel events, in the same order, and the same
+// counts, and the same objects in the same states at the end of each
+// machine: the fast path must do what the general path does, for rv64
+// domains, keepers and dying banks too.
+func TestSoakFastPathMatches(t *testing.T) {
+	seeds := 6
+	if testing.Short() {
+		seeds = 2
+	}
+	for seed := range uint64(seeds) {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			type result struct {
+				events  int
+				hash    uint64
+				stats   soakStats
+				fast    uint64
+				byKey   map[string]uint64
+				byTrap  map[string]uint64
+				lastEvt kernel.Event
+			}
+			run := func(general bool) result {
+				var r result
+				h := fnv.New64a()
+				var b [32]byte
+				cfg := kernel.Config{Deterministic: true, GeneralPath: general, Trace: func(e kernel.Event) {
+					r.events++
+					r.lastEvt = e
+					binary.LittleEndian.PutUint64(b[0:], uint64(e.Core))
+					binary.LittleEndian.PutUint64(b[8:], uint64(e.Domain))
+					binary.LittleEndian.PutUint64(b[16:], uint64(e.Arg))
+					h.Write(b[:24])
+					h.Write([]byte(e.What))
+				}}
+				r.stats = soakWith(t, 100+seed, 20_000, cfg, func(m *kernel.Machine) {
+					st := m.Stats()
+					for _, c := range st.Cores {
+						r.fast += c.FastInvocations
+					}
+					r.byKey, r.byTrap = st.Invocations, st.Traps
+					// Every domain's state, keys and ticks, every bank
+					// and meter, before the machine is torn down.
+					snap, err := m.Inspect()
+					if err != nil {
+						t.Fatal(err)
+					}
+					fmt.Fprintf(h, "%+v", snap)
+				})
+				r.hash = h.Sum64()
+				return r
+			}
+			fast, general := run(false), run(true)
+			if fast.events != general.events || fast.hash != general.hash {
+				t.Fatalf("fast path: %d events (last %v), hash %#x; general path: %d events (last %v), hash %#x",
+					fast.events, fast.lastEvt, fast.hash, general.events, general.lastEvt, general.hash)
+			}
+			if fast.stats != general.stats || !maps.Equal(fast.byKey, general.byKey) || !maps.Equal(fast.byTrap, general.byTrap) {
+				t.Fatalf("counts differ: fast path %v %v %v; general path %v %v %v",
+					fast.stats, fast.byKey, fast.byTrap, general.stats, general.byKey, general.byTrap)
+			}
+			if fast.fast == 0 || general.fast != 0 {
+				t.Fatalf("fast invocations: %d with the fast path (want some), %d without (want 0)", fast.fast, general.fast)
+			}
+		})
+	}
+}
+
+// soak makes random invocations until want have been made, on machines
+// seeded from seed, as TestSoak describes; cfg gives the mode.
+func soak(t *testing.T, seed uint64, want int64, cfg kernel.Config) soakStats {
+	return soakWith(t, seed, want, cfg, nil)
+}
+
+// soakWith is soak, calling each machine's done (if not nil) before the
+// machine is torn down.
+func soakWith(t *testing.T, soakSeed uint64, want int64, base kernel.Config, done func(*kernel.Machine)) soakStats {
+	const puppets, quota, maxRounds = 6, 400, 40
 	var st soakStats
 	for machine := uint64(0); st.native+st.rv64 < want; machine++ {
-		seed := *soakSeed*1_000_003 + machine
+		seed := soakSeed*1_000_003 + machine
 		ops := newSoakOps(seed, puppets)
-		cfg := kernel.Config{Topology: "native:2,native,rv64,rv64", Deterministic: !*soakParallel,
-			Seed: seed, Memory: 128 << 20}
+		cfg := base
+		cfg.Topology, cfg.Seed, cfg.Memory = "native:2,native,rv64,rv64", seed, 128<<20
 		ecallArgs := func(i int) []string {
 			return []string{"ecalls", fmt.Sprint(seed*8 + uint64(i)), fmt.Sprint(quota * maxRounds)}
 		}
@@ -155,11 +239,13 @@ func TestSoak(t *testing.T) {
 		st.native += r.count.Load()
 		st.rv64 += rv64Invocations(r.m)
 		st.checks += r.checks
+		if done != nil {
+			done(r.m)
+		}
 		r.teardown(t)
 		st.checks += int64(len(r.extra) + len(r.ecalls) + 1)
 	}
-	t.Logf("soak (seed %d, %s mode): %v in %v", *soakSeed, map[bool]string{false: "deterministic", true: "parallel"}[*soakParallel],
-		st, time.Since(start).Round(time.Second))
+	return st
 }
 
 // rv64Invocations is the ecalls the machine's rv64 cores handled.

@@ -359,13 +359,13 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 				}
 			}
 		}
+		if t.state != dsExecuting && t.executing != nil {
+			fail("domain %d is %v but names core %d as running it", t.id.index(), t.state, t.executing.index)
+		}
 		switch t.state {
 		case dsReady:
 			if _, ok := seen[t]; !ok {
 				fail("domain %d is ready but in no ready queue", t.id.index())
-			}
-			if t.executing != nil {
-				fail("domain %d is ready but names core %d as running it", t.id.index(), t.executing.index)
 			}
 		case dsExecuting:
 			// The machine is stopped between events: an executing domain

@@ -200,6 +200,13 @@ func (c *Core) becomeAvailable(d *Domain) {
 func (c *Core) becomeAvailableLocked(d *Domain) {
 	d.state = dsAvailable
 	d.executing = nil
+	if d.stallHead != nil {
+		c.wakeStaller(d)
+	}
+}
+
+// wakeStaller hands available d to the first of its stallers. (mu)
+func (c *Core) wakeStaller(d *Domain) {
 	cl := d.home.Load()
 	s := cl.stallPop(d)
 	for s != nil && s.parkedOn.Load() == d && s.outboxCancelled() {

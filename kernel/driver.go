@@ -55,6 +55,7 @@ type Core struct {
 	// locks perhaps held, not the program's (guarded).
 	inKernel   bool
 	trapCall   bool   // the current invocation is the kernel's CALL of a keeper for a trap
+	noFast     bool   // fastInvoke declines everything: tests compare the general path with it
 	recallSeen uint64 // the last Machine.leaseRecall acted on
 	// lease is the CPU time reserved from the running domain's meter
 	// chain: one of leases, which hold it and the leases on the meters of
@@ -95,6 +96,7 @@ type Core struct {
 // only when the machine is stopped.
 type coreStats struct {
 	events, invocations, kernelCalls, traps, retries, slices uint64
+	fast                                                     uint64 // invocations done by fastInvoke
 	busyTicks, idleSpins, sleeps                             uint64
 	rvInsns                                                  uint64 // the part of busyTicks that is rv64 instructions
 	idleNanos                                                int64  // time spent idle (spinning or asleep)
@@ -204,6 +206,9 @@ func (c *Core) afterRun(d *Domain, ev event) {
 	}
 	switch ev {
 	case evInvoke:
+		if c.fastInvoke(d) {
+			return // d's event is over, and the target runs next here
+		}
 		c.stats.invocations++
 		c.trace(d, "invoke", c.inv.order)
 		c.invoke(d, &c.inv)

@@ -40,9 +40,13 @@ type CoreStats struct {
 	Kind        string
 	Events      uint64 // domain runs handled
 	Invocations uint64
-	Traps       uint64
-	Slices      uint64 // preemptions at the end of a slice
-	Ticks       uint64 // ticks charged for domains it ran
+	// FastInvocations is the part of Invocations that took the fast path
+	// (a CALL or RETURN within the cluster done in one step; see
+	// Config.GeneralPath).
+	FastInvocations uint64
+	Traps           uint64
+	Slices          uint64 // preemptions at the end of a slice
+	Ticks           uint64 // ticks charged for domains it ran
 	// RV64Instructions and NativeTicks split Ticks by the kind of
 	// domain charged: rv64 instructions retired, native time.
 	RV64Instructions, NativeTicks uint64
@@ -85,7 +89,7 @@ func (m *Machine) Stats() Stats {
 	for _, c := range m.cores {
 		cs := CoreStats{
 			Cluster: c.cl.index, Kind: c.cl.kinds.String(), Events: c.stats.events,
-			Invocations: c.stats.invocations, Traps: c.stats.traps, Slices: c.stats.slices,
+			Invocations: c.stats.invocations, FastInvocations: c.stats.fast, Traps: c.stats.traps, Slices: c.stats.slices,
 			Ticks: c.stats.busyTicks, Sleeps: c.stats.sleeps,
 			RV64Instructions: c.stats.rvInsns, NativeTicks: c.stats.busyTicks - c.stats.rvInsns,
 		}

@@ -11,8 +11,14 @@ type invocation struct {
 	key   Key // the key invoked, as it was in the key register
 	order int64
 	data  []byte // the string: a view the CPU kind provides
-	keys  [4]Key // the keys sent
 	recv  recvArea
+	// keys are the keys sent, once gathered (gathered set); until then
+	// they are in the invoker's key registers from. The general path
+	// gathers them first thing (invoke); the fast path moves them from
+	// register to register (takeKeys).
+	keys     [4]Key
+	from     keyRegs
+	gathered bool
 }
 
 // keyRegs names four key registers, one a nibble: key i's register is bits
@@ -66,6 +72,29 @@ func (d *Domain) putKeys(keys *[4]Key) {
 	}
 }
 
+// takeKeys puts in t's key registers, as its receive area names them, the
+// keys d sends from its key registers from, with k3 in place of the
+// fourth: what gatherKeys and then putKeys do, without the copy between.
+// t is not d.
+func (t *Domain) takeKeys(d *Domain, from keyRegs, k3 Key) {
+	if t.recv.keys != recvDefault {
+		var keys [4]Key
+		d.gatherKeys(&keys, from)
+		keys[3] = k3
+		t.putKeys(&keys)
+		return
+	}
+	dst := (*[4]Key)(t.keys[abi.KRRecv0:])
+	for i := range 3 {
+		if r := from.reg(i); r != 0 {
+			dst[i] = d.keys[r]
+		} else {
+			dst[i] = Key{}
+		}
+	}
+	dst[3] = k3
+}
+
 // pendingReply is a kernel object's reply held back for a grace period or
 // a clock wait. Such replies carry no string.
 type pendingReply struct {
@@ -78,6 +107,10 @@ type pendingReply struct {
 // new state: still executing (c.cur is set to continue it), or waiting,
 // available, stalled or sending. c may have a new domain to run in c.cur.
 func (c *Core) invoke(d *Domain, inv *invocation) {
+	if !inv.gathered {
+		inv.gathered = true
+		d.gatherKeys(&inv.keys, inv.from)
+	}
 	k := inv.key.live()
 	if d.retry && (k.kt != ktStart || d.stalledOn == nil || k.hdr != &d.stalledOn.header) {
 		// Woken from a stall, d does something else: the wake-up goes on.

@@ -41,6 +41,11 @@ type Config struct {
 	Trace func(Event)
 	// Log receives kernel diagnostics (native panics); nil discards them.
 	Log io.Writer
+	// GeneralPath turns off the invocation fast path (a CALL or RETURN
+	// to a domain of the invoker's own cluster, done in one step), so
+	// that every invocation takes the general one. The two must behave
+	// identically, event for event: this is for comparing them.
+	GeneralPath bool
 }
 
 // Machine is a Keyfish machine: its clusters and cores, its objects, and
@@ -580,7 +585,7 @@ func (m *Machine) Clusters() []ClusterSpec {
 
 // newCore makes core index of cluster cl (-1: the host's core).
 func (m *Machine) newCore(cl *Cluster, index int) *Core {
-	c := &Core{m: m, cl: cl, index: index}
+	c := &Core{m: m, cl: cl, index: index, noFast: m.cfg.GeneralPath}
 	c.nctx.c = c
 	c.lease = &c.leases[0]
 	c.batchEvents, c.batchMax = nativeBatch, nativeBatch

@@ -222,7 +222,7 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 	inv.key = d.keys[a.kr&15]
 	inv.order = a.order
 	inv.data = a.data
-	d.gatherKeys(&inv.keys, a.keys)
+	inv.from, inv.gathered = a.keys, false
 	inv.recv.keys = a.recv
 	inv.recv.len = uint64(abi.LimitString)
 	inv.recv.buf, inv.recv.discard = 0, false
@@ -250,7 +250,13 @@ func (c *Core) programPanicked(msg any) {
 }
 
 func (*nativeKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
-	n := &d.cpu.nat
+	d.cpu.nat.receive(order, data, db)
+	d.putKeys(keys)
+}
+
+// receive stores a message's order (or return code), string and data
+// byte, for the program's next call.
+func (n *nativeRegs) receive(order int64, data []byte, db int64) {
 	n.order, n.db, n.n = order, db, len(data)
 	if len(data) > 0 {
 		if n.buf == nil {
@@ -258,7 +264,6 @@ func (*nativeKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[
 		}
 		copy(n.buf[:], data)
 	}
-	d.putKeys(keys)
 }
 
 func (*nativeKind) setResult(d *Domain, rc int64) {

@@ -170,7 +170,7 @@ func (c *Core) rvEcall(d *Domain) event {
 	inv.order = int64(x[rA1])
 	inv.data = data
 	sel := x[rA4]
-	d.gatherKeys(&inv.keys, keyRegs(sel))
+	inv.from, inv.gathered = keyRegs(sel), false
 	inv.recv = recvArea{buf: x[rA5], len: min(x[rA6], uint64(abi.LimitString)), keys: keyRegs(x[rA7])}
 	return evInvoke
 }

@@ -65,6 +65,8 @@ func (c *Core) callKeeper(d *Domain, keeper, key0 Key, info trapInfo) {
 		order: int64(info.code),
 		data:  putWords(c.sendBuf[:], w[:]),
 		recv:  recvArea{discard: true},
+
+		gathered: true,
 	}
 	inv.keys[0] = key0
 	c.trapCall = true

@@ -1,0 +1,107 @@
+package kernel
+
+import "github.com/keyfish-os/keyfish/abi"
+
+// fastInvoke performs d's invocation, c.inv, and ends d's event when the
+// invocation is the common case of a server loop: a CALL or RETURN to a
+// start key of an available domain, or to a resume key of a waiting one,
+// homed in this core's cluster. It reports false, having done nothing,
+// for anything else, which the general path (invoke, then finishEvent)
+// performs. As in seL4's fastpath, every condition is checked before
+// anything is changed, and what it then does is exactly what the general
+// path would do for the same invocation: the same state changes,
+// statistics and trace event (TestFastInvokeMatchesGeneralPath runs
+// workloads both ways and compares their traces). Skipped are the
+// general path's dispatch on every key type, its second look at the
+// target under the lock, and finishEvent's.
+//
+// Declined, for the general path: a self-stop pending from the event (a
+// grace period is afterRun's, before this); a woken staller (it holds a wake-up to pass on); a
+// domain with deferred operations on it, or killed; FORK; keys of any
+// other type (restart keys among them: a keeper's answer to a trap); a
+// void key; a target homed elsewhere, in another state, or whose
+// restart discards the message.
+func (c *Core) fastInvoke(d *Domain) bool {
+	if c.noFast || c.selfStop || d.retry {
+		return false
+	}
+	inv := &c.inv
+	k := inv.key
+	if (k.kt != ktStart && k.kt != ktResume) || k.hdr == nil || inv.typ == abi.InvFork {
+		return false
+	}
+	cl := c.cl
+	if cl.shared {
+		cl.mu.Lock()
+	}
+	t := k.hdr.domain()
+	if !k.hdr.valid(k.alloc) || t.home.Load() != cl || d.deferred != nil || d.dead() {
+		if cl.shared {
+			cl.mu.Unlock()
+		}
+		return false
+	}
+	db := int64(abi.EcallFromResume)
+	if k.kt == ktStart {
+		// d itself is executing, not available: a RETURN to its own
+		// start key is declined here.
+		if t.state != dsAvailable {
+			cl.unlock()
+			return false
+		}
+		db = int64(k.db)
+	} else if t.state != dsWaiting || t.resumeGen.Load() != k.val || t.recv.discard {
+		if cl.shared {
+			cl.mu.Unlock()
+		}
+		return false
+	}
+
+	// From here on the invocation is performed.
+	c.stats.invocations++
+	c.stats.fast++
+	c.trace(d, "invoke", inv.order)
+	c.stats.byKey[k.kt&31]++
+	d.recv = inv.recv
+	// The fourth key: a CALL's is the invoker's resume key.
+	var k3 Key
+	switch {
+	case inv.typ == abi.InvCall:
+		k3 = d.beginWait(d.waitKind())
+	case inv.gathered:
+		k3 = inv.keys[3]
+	default:
+		if r := inv.from.reg(3); r != 0 {
+			k3 = d.keys[r]
+		}
+	}
+	if k.kt == ktStart {
+		d.stalledOn = nil
+	} else {
+		t.endWait()
+	}
+	if t.kind == abi.KindNative && !inv.gathered {
+		// The keys go from register to register.
+		t.cpu.nat.receive(inv.order, inv.data, db)
+		t.takeKeys(d, inv.from, k3)
+	} else {
+		if !inv.gathered {
+			inv.gathered = true
+			d.gatherKeys(&inv.keys, inv.from)
+		}
+		inv.keys[3] = k3
+		kindOf(t.kind).deliver(c, t, inv.order, inv.data, &inv.keys, db)
+	}
+	if inv.typ == abi.InvCall {
+		d.state = dsWaiting
+	} else {
+		c.becomeAvailableLocked(d)
+	}
+	d.executing = nil // what finishEvent does for a domain that left
+	c.cur = t
+	t.state, t.executing = dsExecuting, c
+	if cl.shared {
+		cl.mu.Unlock()
+	}
+	return true
+}

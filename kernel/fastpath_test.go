@@ -1,0 +1,145 @@
+package kernel
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/keyfish-os/keyfish/abi"
+)
+
+// TestFastInvokeMatchesGeneralPath runs the cross-cluster workload in
+// deterministic mode with the invocation fast path on and off (Config.
+// GeneralPath) and requires the same event trace, event for event, and
+// the same per-core counts: fastInvoke must do exactly what the general
+// path does for the invocations it takes. The runs pause every 37 events
+// for the invariant checker. The fast path must have taken some of the
+// invocations, and the general path none.
+func TestFastInvokeMatchesGeneralPath(t *testing.T) {
+	seeds := 40
+	if testing.Short() {
+		seeds = 8
+	}
+	topos := []string{"native", "native:3", "4*native:1", "native,native:2,native"}
+	for seed := range seeds {
+		topo := topos[seed%len(topos)]
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			fastEvs, fastCores, nfast := runComparable(t, topo, uint64(seed), false)
+			genEvs, genCores, ngen := runComparable(t, topo, uint64(seed), true)
+			if i := firstDifference(fastEvs, genEvs); i >= 0 {
+				t.Fatalf("traces differ at event %d of %d/%d: fast path %v, general path %v",
+					i, len(fastEvs), len(genEvs), eventAt(fastEvs, i), eventAt(genEvs, i))
+			}
+			for i := range fastCores {
+				if fastCores[i] != genCores[i] {
+					t.Fatalf("core %d's counts differ: fast path %+v, general path %+v", i, fastCores[i], genCores[i])
+				}
+			}
+			if nfast == 0 || ngen != 0 {
+				t.Fatalf("fast invocations: %d with the fast path (want some), %d without (want 0)", nfast, ngen)
+			}
+		})
+	}
+}
+
+// runComparable runs the cross-cluster workload on topo, pausing every 37
+// events to check the invariants, and returns its trace, its per-core
+// counts less FastInvocations, and the fast invocations.
+func runComparable(t *testing.T, topo string, seed uint64, general bool) ([]Event, []CoreStats, uint64) {
+	var evs []Event
+	var cancel context.CancelFunc
+	cfg := Config{Topology: topo, Deterministic: true, Seed: seed, GeneralPath: general,
+		Trace: func(e Event) {
+			if evs = append(evs, e); len(evs)%37 == 0 {
+				cancel()
+			}
+		}}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &crossWorkload{clients: 8, servers: 4, msgs: 40}
+	clients := w.setup(t, m)
+	for pauses := 0; ; pauses++ {
+		var ctx context.Context
+		ctx, cancel = context.WithCancel(context.Background())
+		err := m.Run(ctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if pauses > 100_000 {
+			t.Fatalf("still running after %d pauses", pauses)
+		}
+		if err := m.Check(); err != nil {
+			t.Fatalf("pause %d (event %d): %v", pauses, len(evs), err)
+		}
+	}
+	w.verify(t, m, clients)
+	cores := m.Stats().Cores
+	var fast uint64
+	for i := range cores {
+		fast += cores[i].FastInvocations
+		cores[i].FastInvocations = 0
+	}
+	return evs, cores, fast
+}
+
+// TestFastInvokeTakesServerLoop checks which invocations of a ping-pong
+// pair the fast path takes: in a one-core cluster and in a cluster of two
+// cores, every CALL and RETURN between the two; across clusters, none.
+func TestFastInvokeTakesServerLoop(t *testing.T) {
+	const calls = 50
+	for _, tc := range []struct {
+		topo       string
+		pongHome   int
+		wantFast   uint64
+		wantInvoke uint64
+	}{
+		{"native", 0, 2 * calls, 2*calls + 1},
+		{"native:2", 0, 2 * calls, 2*calls + 1},
+		{"native,native", 1, 0, 2*calls + 1},
+	} {
+		t.Run(tc.topo, func(t *testing.T) {
+			s := newTestSys(t, Config{Topology: tc.topo, Deterministic: true})
+			pong := s.native("pong")
+			ping := s.native("ping")
+			s.m.MustCall(pong, int64(abi.OCDomainSetHome), Words(uint64(tc.pongHome)))
+			s.m.MustCall(ping, int64(abi.OCDomainSetHome), Words(0))
+			s.m.MakeAvailable(pong)
+			s.m.SetKeyReg(ping, int(krPartner), mustStart(s.m, pong, 0))
+			regs := make([]uint64, 16)
+			regs[1] = calls
+			s.m.MustCall(ping, int64(abi.OCDomainSetRegs), Words(regs...))
+			s.m.RunDomain(ping)
+			s.run()
+			if got := ping.hdr.domain().cpu.nat.r[2]; got != calls {
+				t.Fatalf("%d good replies, want %d", got, calls)
+			}
+			var fast, inv uint64
+			for _, c := range s.m.Stats().Cores {
+				fast += c.FastInvocations
+				inv += c.Invocations
+			}
+			if fast != tc.wantFast || inv != tc.wantInvoke {
+				t.Fatalf("%d invocations, %d of them fast; want %d and %d", inv, fast, tc.wantInvoke, tc.wantFast)
+			}
+		})
+	}
+}
+
+func firstDifference(a, b []Event) int {
+	for i := range max(len(a), len(b)) {
+		if i >= len(a) || i >= len(b) || a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+func eventAt(evs []Event, i int) any {
+	if i < len(evs) {
+		return evs[i]
+	}
+	return "(none)"
+}
