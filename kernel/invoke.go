@@ -85,12 +85,14 @@ func (t *Domain) takeKeys(d *Domain, from keyRegs, k3 Key) {
 		return
 	}
 	dst := (*[4]Key)(t.keys[abi.KRRecv0:])
-	for i := range 3 {
-		if r := from.reg(i); r != 0 {
-			dst[i] = d.keys[r]
-		} else {
-			dst[i] = Key{}
-		}
+	if from&0xfff == 0 {
+		// The usual case: no keys sent but (perhaps) the fourth.
+		*(*[3]Key)(dst[:3]) = [3]Key{}
+	} else {
+		// Register 0 always holds DK(0): it needs no test.
+		dst[0] = d.keys[from.reg(0)]
+		dst[1] = d.keys[from.reg(1)]
+		dst[2] = d.keys[from.reg(2)]
 	}
 	dst[3] = k3
 }
