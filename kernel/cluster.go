@@ -285,7 +285,7 @@ func (c *Core) finishGrace() bool {
 			d.qnext = nil
 			cl.m.stats.grace.Add(-1)
 			if !d.pend.none {
-				kindOf(d.kind).deliver(c, d, d.pend.rc, nil, &d.pend.keys, int64(abi.EcallFromResume))
+				c.deliver(d, d.pend.rc, nil, &d.pend.keys, int64(abi.EcallFromResume))
 			}
 			d.pend = pendingReply{}
 			cl.pushReady(d)
@@ -340,7 +340,7 @@ func (c *Core) fireTimers() bool {
 		cl.m.stats.timers.Add(-1)
 		if d.state == dsWaiting && d.resumeGen.Load() == d.timerGen {
 			d.endWait()
-			kindOf(d.kind).deliver(c, d, d.pend.rc, nil, &c.noKeys, int64(abi.EcallFromResume))
+			c.deliver(d, d.pend.rc, nil, &c.noKeys, int64(abi.EcallFromResume))
 			cl.pushReady(d)
 		}
 		did = true

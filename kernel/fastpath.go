@@ -10,24 +10,26 @@ import "github.com/keyfish-os/keyfish/abi"
 // performs. As in seL4's fastpath, every condition is checked before
 // anything is changed, and what it then does is exactly what the general
 // path would do for the same invocation: the same state changes,
-// statistics and trace event (TestFastInvokeMatchesGeneralPath runs
-// workloads both ways and compares their traces). Skipped are the
-// general path's dispatch on every key type, its second look at the
-// target under the lock, and finishEvent's.
+// statistics and trace event (TestFastInvokeMatchesGeneralPath and its
+// kin run workloads both ways and compare). What it saves: the general
+// path's dispatch on every key type, its second look at the target, the
+// copy of the keys sent into the invocation and out again (they go from
+// register to register), and finishEvent.
 //
 // Declined, for the general path: a self-stop pending from the event (a
-// grace period is afterRun's, before this); a woken staller (it holds a wake-up to pass on); a
-// domain with deferred operations on it, or killed; FORK; keys of any
-// other type (restart keys among them: a keeper's answer to a trap); a
-// void key; a target homed elsewhere, in another state, or whose
-// restart discards the message.
+// pending grace period is afterRun's, before this); a woken staller (it
+// holds a wake-up to pass on); an invoker with deferred operations on it,
+// or killed; FORK; keys of any other type (restart keys among them: a
+// keeper's answer to a trap); a void key; a target homed elsewhere, in
+// another state, or whose restart discards the message; an invocation
+// whose keys were already gathered (one the kernel made: a trap's CALL).
 func (c *Core) fastInvoke(d *Domain) bool {
 	if c.noFast || c.selfStop || d.retry {
 		return false
 	}
 	inv := &c.inv
 	k := inv.key
-	if (k.kt != ktStart && k.kt != ktResume) || k.hdr == nil || inv.typ == abi.InvFork {
+	if (k.kt != ktStart && k.kt != ktResume) || k.hdr == nil || inv.typ == abi.InvFork || inv.gathered {
 		return false
 	}
 	cl := c.cl
@@ -65,33 +67,22 @@ func (c *Core) fastInvoke(d *Domain) bool {
 	d.recv = inv.recv
 	// The fourth key: a CALL's is the invoker's resume key.
 	var k3 Key
-	switch {
-	case inv.typ == abi.InvCall:
+	if inv.typ == abi.InvCall {
 		k3 = d.beginWait(d.waitKind())
-	case inv.gathered:
-		k3 = inv.keys[3]
-	default:
-		if r := inv.from.reg(3); r != 0 {
-			k3 = d.keys[r]
-		}
+	} else {
+		k3 = d.keys[inv.from.reg(3)] // register 0 holds DK(0)
 	}
 	if k.kt == ktStart {
 		d.stalledOn = nil
 	} else {
 		t.endWait()
 	}
-	if t.kind == abi.KindNative && !inv.gathered {
-		// The keys go from register to register.
-		t.cpu.nat.receive(inv.order, inv.data, db)
-		t.takeKeys(d, inv.from, k3)
+	if t.kind == abi.KindNative {
+		t.cpu.nat.receive(inv.order, inv.data, db) // a direct call
 	} else {
-		if !inv.gathered {
-			inv.gathered = true
-			d.gatherKeys(&inv.keys, inv.from)
-		}
-		inv.keys[3] = k3
-		kindOf(t.kind).deliver(c, t, inv.order, inv.data, &inv.keys, db)
+		kindOf(t.kind).receive(c, t, inv.order, inv.data, db)
 	}
+	t.takeKeys(d, inv.from, k3) // from register to register
 	if inv.typ == abi.InvCall {
 		d.state = dsWaiting
 	} else {

@@ -172,7 +172,7 @@ func (c *Core) invokeKernel(d *Domain, k Key, inv *invocation) {
 			d.pend = pendingReply{rc: rep.rc}
 			c.cl.addTimer(d, rep.timer)
 		default:
-			kindOf(d.kind).deliver(c, d, rep.rc, rep.data, &rep.keys, int64(abi.EcallFromResume))
+			c.deliver(d, rep.rc, rep.data, &rep.keys, int64(abi.EcallFromResume))
 			c.cur = d
 		}
 	case abi.InvReturn:
@@ -242,7 +242,7 @@ func (c *Core) invokeReturner(d *Domain, inv *invocation) {
 		keys := &c.msgKeys
 		*keys = inv.keys
 		keys[3] = Key{}
-		kindOf(d.kind).deliver(c, d, inv.order, inv.data, keys, int64(abi.EcallFromResume))
+		c.deliver(d, inv.order, inv.data, keys, int64(abi.EcallFromResume))
 		c.cur = d
 		return
 	}
@@ -285,7 +285,7 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 		d.retry, d.stalledOn = false, nil
 		keys := &c.msgKeys
 		*keys = inv.keys
-		kindOf(d.kind).deliver(c, d, inv.order, inv.data, keys, int64(k.db))
+		c.deliver(d, inv.order, inv.data, keys, int64(k.db))
 		c.cur = d
 		cl.unlock()
 		return
@@ -312,7 +312,7 @@ func (c *Core) invokeStart(d *Domain, k Key, inv *invocation) {
 	if inv.typ == abi.InvCall {
 		keys[3] = d.beginWait(d.waitKind())
 	}
-	kindOf(t.kind).deliver(c, t, inv.order, inv.data, keys, int64(k.db))
+	c.deliver(t, inv.order, inv.data, keys, int64(k.db))
 	c.switchTo(d, t, inv.typ)
 	cl.unlock()
 }
@@ -365,7 +365,7 @@ func (c *Core) resumeWaiter(w *Domain, k Key, order int64, data []byte, keys *[4
 		w.trap = trapInfo{}
 		return true
 	}
-	kindOf(w.kind).deliver(c, w, order, data, keys, int64(abi.EcallFromResume))
+	c.deliver(w, order, data, keys, int64(abi.EcallFromResume))
 	return true
 }
 
@@ -395,7 +395,7 @@ func (c *Core) switchTo(d, t *Domain, typ abi.Inv) {
 func (c *Core) finishSender(d *Domain, typ abi.Inv) {
 	switch typ {
 	case abi.InvCall:
-		kindOf(d.kind).deliver(c, d, 0, nil, &c.noKeys, int64(abi.EcallFromResume))
+		c.deliver(d, 0, nil, &c.noKeys, int64(abi.EcallFromResume))
 		c.cur = d
 	case abi.InvReturn:
 		c.becomeAvailableLocked(d)

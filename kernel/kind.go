@@ -10,10 +10,11 @@ type cpuKind interface {
 	// run executes d on c. It returns evInvoke with c.inv filled, evTrap
 	// with c.trap filled, or evSlice when d used up its slice.
 	run(c *Core, d *Domain) event
-	// deliver puts a message into d: order or return code, string (cut to
-	// d's receive buffer), the four keys into d's receive key registers,
-	// and the start key's data byte (or abi.EcallFromResume).
-	deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64)
+	// receive puts a message, all but its keys, into d: order or return
+	// code, string (cut to d's receive buffer), and the start key's data
+	// byte (or abi.EcallFromResume). The keys go into d's key registers
+	// (Core.deliver, takeKeys).
+	receive(c *Core, d *Domain, order int64, data []byte, db int64)
 	// setResult gives d the result of an invocation that delivers no
 	// message (a FORK).
 	setResult(d *Domain, rc int64)
@@ -49,4 +50,12 @@ func kindOf(k abi.Kind) cpuKind { return kinds[k] }
 
 func validKind(k abi.Kind) bool {
 	return k >= 0 && int(k) < len(kinds) && kinds[k] != nil
+}
+
+// deliver puts a message into d: its order or return code, string and
+// data byte (the kind's receive), and its four keys into d's receive key
+// registers.
+func (c *Core) deliver(d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
+	kindOf(d.kind).receive(c, d, order, data, db)
+	d.putKeys(keys)
 }

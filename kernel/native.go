@@ -249,9 +249,8 @@ func (c *Core) programPanicked(msg any) {
 	c.afterRun(d, evTrap)
 }
 
-func (*nativeKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
+func (*nativeKind) receive(c *Core, d *Domain, order int64, data []byte, db int64) {
 	d.cpu.nat.receive(order, data, db)
-	d.putKeys(keys)
 }
 
 // receive stores a message's order (or return code), string and data

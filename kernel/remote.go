@@ -481,7 +481,7 @@ func (c *Core) deliverOrPark(s, t *Domain) {
 // tells s's home. (mu)
 func (c *Core) deliverOutbox(s, t *Domain) {
 	o := &s.out
-	kindOf(t.kind).deliver(c, t, o.order, o.data(), &o.keys, int64(o.key.db))
+	c.deliver(t, o.order, o.data(), &o.keys, int64(o.key.db))
 	c.makeReadyLocked(t)
 	if o.typ == abi.InvCall {
 		// s waits at home for t's reply; its outbox is free.
@@ -663,7 +663,7 @@ func (c *Core) completeAtHome(s *Domain) {
 	}
 	switch o.typ {
 	case abi.InvCall:
-		kindOf(s.kind).deliver(c, s, o.rc, o.data(), &o.keys, int64(abi.EcallFromResume))
+		c.deliver(s, o.rc, o.data(), &o.keys, int64(abi.EcallFromResume))
 		c.makeReadyLocked(s)
 	case abi.InvReturn:
 		c.becomeAvailableLocked(s)

@@ -211,13 +211,12 @@ func (c *Core) writeGuest(d *Domain, va uint64, src []byte) int {
 	return done
 }
 
-func (*rvKind) deliver(c *Core, d *Domain, order int64, data []byte, keys *[4]Key, db int64) {
+func (*rvKind) receive(c *Core, d *Domain, order int64, data []byte, db int64) {
 	x := &d.cpu.rv.X
 	if len(data) > 0 && d.recv.len > 0 {
 		c.writeGuest(d, d.recv.buf, data[:min(uint64(len(data)), d.recv.len)])
 	}
 	x[rA0], x[rA1], x[rA2] = uint64(order), uint64(len(data)), uint64(db)
-	d.putKeys(keys)
 }
 
 func (*rvKind) setResult(d *Domain, rc int64) { d.cpu.rv.X[rA0] = uint64(rc) }
