@@ -9,12 +9,20 @@ import (
 	"github.com/keyfish-os/keyfish/abi"
 )
 
-// TestNativeRoundTripAllocatesNothing asserts that the invocation fast path
-// allocates nothing: a native CALL+RETURN between two domains.
+// TestNativeRoundTripAllocatesNothing asserts that a native CALL+RETURN
+// between two domains allocates nothing: in one cluster by the invocation
+// fast path (fastInvoke) and by the general path, and between clusters.
 func TestNativeRoundTripAllocatesNothing(t *testing.T) {
-	for _, topo := range []string{"native", "native,native"} {
+	for _, tc := range []struct {
+		topo    string
+		general bool
+	}{{"native", false}, {"native", true}, {"native,native", false}} {
+		topo := tc.topo
+		if tc.general {
+			topo += " (general path)"
+		}
 		t.Run(topo, func(t *testing.T) {
-			s := newTestSys(t, Config{Topology: topo, Deterministic: true, Seed: 1})
+			s := newTestSys(t, Config{Topology: tc.topo, Deterministic: true, Seed: 1, GeneralPath: tc.general})
 			ping, _ := s.pingPong(0)
 			s.run()
 			d := ping.hdr.domain()

@@ -451,7 +451,9 @@ func TestKernelStateMachine(t *testing.T) {
 func runModel(rt *rapid.T, steps int) (done int) {
 	topo := rapid.SampledFrom([]string{"native", "native,native", "native:2,native"}).Draw(rt, "topology")
 	seed := rapid.Uint64().Draw(rt, "seed")
-	m, err := New(Config{Topology: topo, Deterministic: true, Seed: seed, Memory: 1 << 20})
+	// The model holds for the general path alone too (Config.GeneralPath).
+	general := rapid.Bool().Draw(rt, "general path")
+	m, err := New(Config{Topology: topo, Deterministic: true, Seed: seed, Memory: 1 << 20, GeneralPath: general})
 	if err != nil {
 		rt.Fatal(err)
 	}
