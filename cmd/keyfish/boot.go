@@ -163,7 +163,7 @@ func writeSummary(w io.Writer, r *report) {
 		rate = fmt.Sprintf(" (%.0f million per second)", float64(st.RV64Instructions)/st.WallSeconds/1e6)
 	}
 	fmt.Fprintf(tw, "instructions:\t%s rv64%s; native code charged %s ticks (ns)\n", commas(st.RV64Instructions), rate, commas(st.NativeTicks))
-	fmt.Fprintf(tw, "invocations:\t%s by key type: %s\n", commas(st.InvocationsTotal), sortedCounts(st.Invocations))
+	fmt.Fprintf(tw, "invocations:\t%s (%s by the fast path) by key type: %s\n", commas(st.InvocationsTotal), commas(st.FastInvocations), sortedCounts(st.Invocations))
 	fmt.Fprintf(tw, "traps:\t%s\n", sortedCounts(st.Traps))
 	fmt.Fprintf(tw, "messages:\t%s between clusters; longest inbox %d, longest stall queue %d\n", commas(st.Messages), st.MaxInbox, st.MaxStallQueue)
 	tw.Flush()

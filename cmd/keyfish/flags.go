@@ -118,14 +118,17 @@ type machineFlags struct {
 	topology      string
 	deterministic bool
 	seed          uint64
+	generalPath   bool
 	timeout       time.Duration
 }
 
-// register adds -topology, -deterministic, -seed and -timeout.
+// register adds -topology, -deterministic, -seed, -general-path and
+// -timeout.
 func (f *machineFlags) register(fs *flag.FlagSet, topology string, timeout time.Duration, timeoutHelp string) {
 	fs.StringVar(&f.topology, "topology", topology, "the machine's `clusters`: comma-separated [N*]KIND[:CORES], KIND rv64 or native; rv64:4,native is one 4-core rv64 cluster and a native core, 4*rv64:1,native four 1-core rv64 clusters")
 	fs.BoolVar(&f.deterministic, "deterministic", false, "run every core on one goroutine in an order drawn from -seed: a seed reproduces a run exactly")
 	fs.Uint64Var(&f.seed, "seed", 1, "the seed of -deterministic")
+	fs.BoolVar(&f.generalPath, "general-path", false, "turn off the kernel's invocation fast path: every invocation takes the general path (the same events, slower; for comparing)")
 	fs.DurationVar(&f.timeout, "timeout", timeout, timeoutHelp)
 }
 
@@ -162,7 +165,7 @@ func (f *machineFlags) check() string {
 func (f *machineFlags) config(memory uint64, console, log io.Writer) kernel.Config {
 	return kernel.Config{
 		Topology: f.topology, Memory: memory, Deterministic: f.deterministic, Seed: f.seed,
-		Console: console, Log: log,
+		GeneralPath: f.generalPath, Console: console, Log: log,
 	}
 }
 

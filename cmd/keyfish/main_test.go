@@ -211,6 +211,7 @@ func TestBootJSON(t *testing.T) {
 		Stats struct {
 			Ticks            uint64
 			InvocationsTotal uint64 `json:"invocations_total"`
+			FastInvocations  uint64 `json:"fast_invocations"`
 			Invocations      map[string]uint64
 			Traps            map[string]uint64
 			Messages         uint64
@@ -257,7 +258,8 @@ func TestBootJSON(t *testing.T) {
 		t.Errorf("domains %+v", got.Domains)
 	}
 	if got.Stats.Ticks < 100_000_000 || got.Stats.Invocations["start"] == 0 || got.Stats.Invocations["resume"] < 1000 ||
-		got.Stats.Traps["meter"] != 1 || got.Stats.Traps["fault"] == 0 || len(got.Stats.Cores) != 3 || got.Stats.Messages == 0 {
+		got.Stats.Traps["meter"] != 1 || got.Stats.Traps["fault"] == 0 || len(got.Stats.Cores) != 3 || got.Stats.Messages == 0 ||
+		got.Stats.FastInvocations > got.Stats.InvocationsTotal {
 		t.Errorf("stats %+v", got.Stats)
 	}
 	if !got.Check.OK {
@@ -270,6 +272,28 @@ func TestBootJSON(t *testing.T) {
 	again := runKeyfish(t, "boot", "-json", "-deterministic", "-seed", "3", "-topology", "2*rv64:1,native", "-computes", "2", "-memory", "64MiB")
 	if strip(again.stdout) != strip(r.stdout) {
 		t.Errorf("two runs with seed 3 differ")
+	}
+}
+
+// TestBootGeneralPath boots the demo deterministically with and without
+// the kernel's invocation fast path: the same run, but for the count of
+// fast invocations (some, then none).
+func TestBootGeneralPath(t *testing.T) {
+	args := []string{"boot", "-json", "-deterministic", "-seed", "5", "-computes", "2", "-memory", "64MiB"}
+	fast := runKeyfish(t, args...)
+	general := runKeyfish(t, append(args, "-general-path")...)
+	if fast.status != 0 || general.status != 0 {
+		t.Fatalf("status %d and %d, stderr %s %s", fast.status, general.status, fast.stderr, general.stderr)
+	}
+	count := regexp.MustCompile(`"fast_invocations": (\d+)`)
+	if m := count.FindStringSubmatch(fast.stdout); m == nil || m[1] == "0" {
+		t.Errorf("fast invocations: %v, want some", m)
+	}
+	if m := count.FindStringSubmatch(general.stdout); m == nil || m[1] != "0" {
+		t.Errorf("fast invocations with -general-path: %v, want 0", m)
+	}
+	if a, b := count.ReplaceAllString(strip(fast.stdout), ""), count.ReplaceAllString(strip(general.stdout), ""); a != b {
+		t.Errorf("the runs differ")
 	}
 }
 

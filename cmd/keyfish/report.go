@@ -72,6 +72,7 @@ type statsJSON struct {
 	RV64Instructions uint64            `json:"rv64_instructions"`
 	NativeTicks      uint64            `json:"native_ticks"`
 	InvocationsTotal uint64            `json:"invocations_total"`
+	FastInvocations  uint64            `json:"fast_invocations"` // of those, by the fast path
 	Invocations      map[string]uint64 `json:"invocations"`
 	Traps            map[string]uint64 `json:"traps"`
 	Messages         uint64            `json:"messages"`
@@ -89,6 +90,7 @@ type coreJSON struct {
 	Kind        string  `json:"kind"`
 	Events      uint64  `json:"events"`
 	Invocations uint64  `json:"invocations"`
+	Fast        uint64  `json:"fast_invocations"`
 	Traps       uint64  `json:"traps"`
 	Slices      uint64  `json:"slices"`
 	Ticks       uint64  `json:"ticks"`
@@ -185,8 +187,9 @@ func newReport(s *system.System, mf *machineFlags, end runEnd, want map[*system.
 	for i, c := range st.Cores {
 		r.Stats.RV64Instructions += c.RV64Instructions
 		r.Stats.NativeTicks += c.NativeTicks
+		r.Stats.FastInvocations += c.FastInvocations
 		r.Stats.Cores = append(r.Stats.Cores, coreJSON{
-			Core: i, Cluster: c.Cluster, Kind: c.Kind, Events: c.Events, Invocations: c.Invocations,
+			Core: i, Cluster: c.Cluster, Kind: c.Kind, Events: c.Events, Invocations: c.Invocations, Fast: c.FastInvocations,
 			Traps: c.Traps, Slices: c.Slices, Ticks: c.Ticks, Utilization: c.Utilization,
 		})
 	}
