@@ -28,6 +28,14 @@
 //     key inside an event can finish safely, and a mapping removed by a
 //     completed operation is in no core's TLB.
 //
+// Inside a cluster a CALL or RETURN switches directly to its target on
+// the same core. The common case, a start key of an available domain or
+// a resume key of a waiting one, is done in one step by the invocation
+// fast path (fastpath.go), which checks every condition before it changes
+// anything; everything else takes the general path (invoke.go). The two
+// must agree event for event, and Config.GeneralPath turns the fast path
+// off to compare them.
+//
 // Invocations between clusters travel as messages: the sender's outbox,
 // which is part of the sending domain and charged to its bank, is linked
 // into the target cluster's inbox. A domain has at most one message
