@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,15 +13,33 @@ import (
 // FuzzInvocations feeds a native domain's arbitrary invocations: any key
 // register, order code, string length, key lists and invocation type, on a
 // domain holding every kind of key. Nothing may panic, the machine must
-// settle, and Machine.Check must pass afterwards.
+// settle, and Machine.Check must pass afterwards. Each script runs with
+// the invocation fast path and without it (Config.GeneralPath): the two
+// runs must have the same events and end with the same objects.
 func FuzzInvocations(f *testing.F) {
 	for _, seed := range fuzzSeeds() {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, script []byte) {
-		runFuzzScript(t, script, "native")
-		runFuzzScript(t, script, "native,native:2")
+		for _, topo := range []string{"native", "native,native:2"} {
+			fast := runFuzzScript(t, script, topo, false)
+			general := runFuzzScript(t, script, topo, true)
+			if i := firstDifference(fast.events, general.events); i >= 0 {
+				t.Fatalf("%s: events differ at %d of %d/%d: fast path %v, general path %v",
+					topo, i, len(fast.events), len(general.events), eventAt(fast.events, i), eventAt(general.events, i))
+			}
+			if fast.objects != general.objects {
+				t.Fatalf("%s: the objects differ:\nfast path %s\ngeneral path %s", topo, fast.objects, general.objects)
+			}
+		}
 	})
+}
+
+// fuzzRun is what a script did: its kernel events, and its objects when
+// the machine came to rest.
+type fuzzRun struct {
+	events  []Event
+	objects string
 }
 
 // A script is a sequence of 20-byte operations:
@@ -33,8 +52,9 @@ func FuzzInvocations(f *testing.F) {
 //	16..19 receive key registers
 const fuzzOpSize = 20
 
-func runFuzzScript(t *testing.T, script []byte, topo string) {
-	m, err := New(Config{Topology: topo, Deterministic: true, Seed: uint64(len(script)), Memory: 4 << 20})
+func runFuzzScript(t *testing.T, script []byte, topo string, general bool) (run fuzzRun) {
+	m, err := New(Config{Topology: topo, Deterministic: true, Seed: uint64(len(script)), Memory: 4 << 20,
+		GeneralPath: general, Trace: func(e Event) { run.events = append(run.events, e) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +125,11 @@ func runFuzzScript(t *testing.T, script []byte, topo string) {
 	if err := m.Check(); err != nil {
 		t.Fatalf("%s: %v", topo, err)
 	}
+	snap, err := m.Inspect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.objects = fmt.Sprintf("%+v", snap)
 	// Whatever the script did, destroying its bank frees everything.
 	m.MustCall(sub, int64(abi.OCBankDestroy), nil)
 	if err := m.Check(); err != nil {
@@ -114,6 +139,7 @@ func runFuzzScript(t *testing.T, script []byte, topo string) {
 	if used := led.Word(int(abi.LedgerUsedBytes)); used != 0 {
 		t.Fatalf("%s: prime bank still uses %d bytes after destroying everything", topo, used)
 	}
+	return run
 }
 
 func mustStart(m *Machine, d Key, db uint8) Key {
