@@ -117,8 +117,9 @@ type coreStats struct {
 const boundaryEvery = 8
 
 // step handles one event: pending kernel messages, then one domain run
-// until it invokes a key, traps or ends its slice. It reports whether
-// there was anything to do.
+// until it invokes a key, traps or ends its slice (and, in parallel mode,
+// the events that follow it by direct switch until the next boundary).
+// It reports whether there was anything to do.
 func (c *Core) step() bool {
 	worked := false
 	if c.cur == nil || c.between == 0 {
@@ -149,6 +150,18 @@ func (c *Core) step() bool {
 	}
 	c.execute(d)
 	c.flushReleases()
+	// In parallel mode a direct switch goes on in this step, up to the
+	// next event boundary that looks for kernel messages: the core's loop
+	// between steps costs a few percent of a native round trip. (In
+	// deterministic mode each step is one event, the unit the seeded
+	// schedule interleaves.)
+	for c.cur != nil && c.between > 0 && !c.m.det {
+		c.between--
+		d = c.cur
+		c.cur = nil
+		c.execute(d)
+		c.flushReleases()
+	}
 	return true
 }
 
