@@ -2,6 +2,8 @@ package hostile
 
 import (
 	"encoding/binary"
+	"fmt"
+	"hash/fnv"
 	"testing"
 	"time"
 
@@ -68,32 +70,70 @@ func ecallPage(recs ...[9]uint64) []byte {
 // It runs on one rv64 core and on two single-core rv64 clusters. Nothing may
 // panic or hang, the invariants must hold during and after the run and
 // after its bank is destroyed, and the well-behaved ping and compute
-// finish.
+// finish. On one core it runs twice, with the kernel's invocation fast
+// path and without it (Config.GeneralPath): the same events, the same
+// console, the same objects at the end.
 func FuzzEcall(f *testing.F) {
 	f.Fuzz(func(t *testing.T, page []byte) {
-		for _, topo := range []string{"rv64,native", "2*rv64:1,native"} {
-			e := newEnv(t, kernel.Config{Topology: topo, Deterministic: true, Seed: uint64(len(page))})
-			e.limit = 20 * time.Second
-			e.wellBehaved()
-			rec := e.recoverKeeperBudget(2_000_000)
-			pong, pongKey := e.server("pong", system.Options{})
-			mount := e.call(e.m.PrimeBank(), abi.OCBankBuyPage, nil).Keys[0]
-			for off := 0; off < min(len(page), int(abi.LimitPageSize)); off += 2048 {
-				chunk := page[off:min(off+2048, len(page), int(abi.LimitPageSize))]
-				e.call(mount, abi.OCPageWrite, append(kernel.Words(uint64(off)), chunk...))
-			}
-			p := e.load("hostile/ecalls", system.Options{Keeper: rec, Budget: 1_000_000,
-				Args: []string{"ecalls", "buf"}, Keys: e.ecallKeys(pongKey),
-				Mounts: []loader.Mount{{At: 0x3000_0000, Segment: mount}}})
-			e.start(p)
-			e.run()
-			e.finish()
-			if testing.Verbose() {
-				st, trap := e.state(p.Domain)
-				t.Logf("%s: ecalls ends in state %d, trap %s; console %q", topo, st, kernel.TrapName(trap), e.con)
-			}
-			e.destroy(p.Bank)
-			e.destroy(pong.Bank)
+		fast := runEcallPage(t, page, "rv64,native", false)
+		general := runEcallPage(t, page, "rv64,native", true)
+		if fast != general {
+			t.Fatalf("with and without the fast path, the runs differ:\n%s\n%s", fast, general)
 		}
+		runEcallPage(t, page, "2*rv64:1,native", false)
 	})
+}
+
+// runEcallPage runs FuzzEcall's input on topo and returns a digest of
+// the run: its event count and hash, its console, and its objects before
+// they are destroyed.
+func runEcallPage(t *testing.T, page []byte, topo string, general bool) string {
+	h := fnv.New64a()
+	var b [24]byte
+	events := 0
+	trace := func(ev kernel.Event) {
+		events++
+		binary.LittleEndian.PutUint64(b[0:], uint64(ev.Core))
+		binary.LittleEndian.PutUint64(b[8:], uint64(ev.Domain))
+		binary.LittleEndian.PutUint64(b[16:], uint64(ev.Arg))
+		h.Write(b[:])
+		h.Write([]byte(ev.What))
+	}
+	e := newEnv(t, kernel.Config{Topology: topo, Deterministic: true, Seed: uint64(len(page)), GeneralPath: general, Trace: trace})
+	e.limit = 20 * time.Second
+	e.wellBehaved()
+	rec := e.recoverKeeperBudget(2_000_000)
+	pong, pongKey := e.server("pong", system.Options{})
+	mount := e.call(e.m.PrimeBank(), abi.OCBankBuyPage, nil).Keys[0]
+	for off := 0; off < min(len(page), int(abi.LimitPageSize)); off += 2048 {
+		chunk := page[off:min(off+2048, len(page), int(abi.LimitPageSize))]
+		e.call(mount, abi.OCPageWrite, append(kernel.Words(uint64(off)), chunk...))
+	}
+	p := e.load("hostile/ecalls", system.Options{Keeper: rec, Budget: 1_000_000,
+		Args: []string{"ecalls", "buf"}, Keys: e.ecallKeys(pongKey),
+		Mounts: []loader.Mount{{At: 0x3000_0000, Segment: mount}}})
+	e.start(p)
+	e.run()
+	e.finish()
+	if testing.Verbose() {
+		st, trap := e.state(p.Domain)
+		t.Logf("%s: ecalls ends in state %d, trap %s; console %q", topo, st, kernel.TrapName(trap), e.con)
+	}
+	snap, err := e.m.Inspect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := fmt.Sprintf("%d events, hash %#x\nconsole %q\nobjects %+v", events, h.Sum64(), e.con, snap)
+	// And every program's registers: what a message left there.
+	doms := []kernel.Key{p.Domain, pong.Domain}
+	for _, g := range e.good {
+		doms = append(doms, g.p.Domain)
+	}
+	for _, d := range doms {
+		rep, _ := e.m.Call(d, int64(abi.OCDomainGetRegs), nil)
+		digest += fmt.Sprintf("\nregisters %x", rep.Data)
+	}
+	e.destroy(p.Bank)
+	e.destroy(pong.Bank)
+	return digest
 }

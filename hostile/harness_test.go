@@ -99,7 +99,11 @@ func newEnv(t *testing.T, cfg kernel.Config) *env {
 	if cfg.Memory == 0 {
 		cfg.Memory = 256 << 20
 	}
-	cfg.Trace = func(kernel.Event) {
+	trace := cfg.Trace
+	cfg.Trace = func(ev kernel.Event) {
+		if trace != nil {
+			trace(ev)
+		}
 		if e.events.Add(1) == e.pauseAt.Load() {
 			if c := e.cancel.Load(); c != nil {
 				(*c)()
