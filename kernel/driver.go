@@ -211,7 +211,7 @@ func (c *Core) afterRun(d *Domain, ev event) {
 		// A native program's calls changed mappings: its final invocation
 		// waits for the grace period.
 		c.graceEpoch = 0
-		kindOf(d.kind).rewind(d)
+		kindOf(d.kind).rewind(c, d)
 		d.pend = pendingReply{none: true}
 		c.cl.addGrace(d, g)
 		c.finishEvent(d)

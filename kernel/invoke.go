@@ -19,6 +19,7 @@ type invocation struct {
 	keys     [4]Key
 	from     keyRegs
 	gathered bool
+	kr       uint8 // native: the key register invoked, kept for a retry (rewind)
 }
 
 // keyRegs names four key registers, one a nibble: key i's register is bits

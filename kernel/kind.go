@@ -18,8 +18,9 @@ type cpuKind interface {
 	// setResult gives d the result of an invocation that delivers no
 	// message (a FORK).
 	setResult(d *Domain, rc int64)
-	// rewind makes d re-execute its current invocation when it next runs.
-	rewind(d *Domain)
+	// rewind makes d, which has just invoked c.inv on c, re-execute that
+	// invocation when it next runs.
+	rewind(c *Core, d *Domain)
 	// getRegs writes d's register file in the abi.Regs layout.
 	getRegs(d *Domain, w []uint64) int
 	// setRegs sets d's register file from little-endian words.

@@ -29,7 +29,10 @@ type Msg struct {
 	Recv [4]uint8
 }
 
-// nativeAction is a native program's final invocation, kept until done.
+// nativeAction is a native program's final invocation, kept while it
+// waits to be done again (rewind). A program's final invocation goes
+// straight into its core's invocation (Ctx.final), and is copied here
+// only when it must be retried.
 type nativeAction struct {
 	set   bool
 	typ   abi.Inv
@@ -142,9 +145,13 @@ func recvRegs(r [4]uint8) keyRegs {
 }
 
 func (x *Ctx) final(typ abi.Inv, kr uint8, m *Msg) {
-	a := &x.d.cpu.nat.action // written in place
-	a.set, a.typ, a.kr, a.order, a.data, a.keys, a.recv = true, typ, kr, m.Order, m.Data, packKeyRegs(m.Keys), recvRegs(m.Recv)
+	inv := &x.c.inv // written in place
+	inv.typ, inv.kr, inv.order, inv.data, inv.from, inv.recv.keys = typ, kr, m.Order, m.Data, packKeyRegs(m.Keys), recvRegs(m.Recv)
 }
+
+// noFinal is in the core's invocation while a native program runs, until
+// it makes its final invocation.
+const noFinal abi.Inv = -1
 
 // Return makes the program's final invocation a RETURN to key register kr:
 // the message goes there and the domain becomes available.
@@ -181,9 +188,8 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 	if ev := c.meterFor(d); ev != 0 {
 		return ev
 	}
-	n := &d.cpu.nat
-	a := &n.action
-	if !a.set {
+	inv := &c.inv
+	if a := &d.cpu.nat.action; !a.set {
 		p := d.prog
 		if p == nil {
 			p = c.m.programFor(d)
@@ -195,6 +201,7 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 		}
 		x := &c.nctx
 		x.d = d
+		inv.typ = noFinal
 		// A panic here unwinds to the core's loop (Core.guarded), which
 		// finishes this event with programPanicked: a deferred recover
 		// in every event would cost more than the rest of this call.
@@ -205,25 +212,23 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 			// It stopped itself: its final invocation is abandoned.
 			return evStopped
 		}
-		if !a.set {
-			*a = nativeAction{typ: abi.InvReturn, recv: recvRegs([4]uint8{})}
+		if inv.typ == noFinal {
+			// None: a RETURN to DK(0), to be available for the next message.
+			inv.typ, inv.kr, inv.order, inv.data, inv.from, inv.recv.keys = abi.InvReturn, 0, 0, nil, 0, recvDefault
 		}
 	} else {
+		// Its final invocation again, as it was (rewind).
 		c.chargeNative(d)
+		a.set = false
+		inv.typ, inv.kr, inv.order, inv.data, inv.from, inv.recv.keys = a.typ, a.kr, a.order, a.data, a.keys, a.recv
 	}
-	a.set = false
-	if len(a.data) > int(abi.LimitString) {
+	if len(inv.data) > int(abi.LimitString) {
 		// As an rv64 ecall would be: refused, and the domain goes on.
 		k.setResult(d, int64(abi.RCBadInvocation))
 		return evSlice
 	}
-	inv := &c.inv
-	inv.typ = a.typ
-	inv.key = d.keys[a.kr&15]
-	inv.order = a.order
-	inv.data = a.data
-	inv.from, inv.gathered = a.keys, false
-	inv.recv.keys = a.recv
+	inv.key = d.keys[inv.kr&15]
+	inv.gathered = false
 	inv.recv.len = uint64(abi.LimitString)
 	inv.recv.buf, inv.recv.discard = 0, false
 	return evInvoke
@@ -270,7 +275,10 @@ func (*nativeKind) setResult(d *Domain, rc int64) {
 	n.order, n.db, n.n = rc, int64(abi.EcallFromResume), 0
 }
 
-func (*nativeKind) rewind(d *Domain) { d.cpu.nat.action.set = true }
+func (*nativeKind) rewind(c *Core, d *Domain) {
+	inv := &c.inv // d's invocation, from run
+	d.cpu.nat.action = nativeAction{set: true, typ: inv.typ, kr: inv.kr, order: inv.order, data: inv.data, keys: inv.from, recv: inv.recv.keys}
+}
 
 func (*nativeKind) getRegs(d *Domain, w []uint64) int {
 	return copy(w, d.cpu.nat.r[:])

@@ -221,7 +221,7 @@ func (*rvKind) receive(c *Core, d *Domain, order int64, data []byte, db int64) {
 
 func (*rvKind) setResult(d *Domain, rc int64) { d.cpu.rv.X[rA0] = uint64(rc) }
 
-func (*rvKind) rewind(d *Domain) { d.cpu.rv.PC -= 4 }
+func (*rvKind) rewind(c *Core, d *Domain) { d.cpu.rv.PC -= 4 }
 
 func (*rvKind) getRegs(d *Domain, w []uint64) int {
 	r := &d.cpu.rv

@@ -83,7 +83,7 @@ func (c *Core) rewindFor(d *Domain) {
 		d.pendingTrap = true
 		return
 	}
-	kindOf(d.kind).rewind(d)
+	kindOf(d.kind).rewind(c, d)
 }
 
 // declineTrap handles a keeper's nonzero answer on a restart key: a
