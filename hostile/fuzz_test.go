@@ -88,18 +88,8 @@ func FuzzEcall(f *testing.F) {
 // the run: its event count and hash, its console, and its objects before
 // they are destroyed.
 func runEcallPage(t *testing.T, page []byte, topo string, general bool) string {
-	h := fnv.New64a()
-	var b [24]byte
-	events := 0
-	trace := func(ev kernel.Event) {
-		events++
-		binary.LittleEndian.PutUint64(b[0:], uint64(ev.Core))
-		binary.LittleEndian.PutUint64(b[8:], uint64(ev.Domain))
-		binary.LittleEndian.PutUint64(b[16:], uint64(ev.Arg))
-		h.Write(b[:])
-		h.Write([]byte(ev.What))
-	}
-	e := newEnv(t, kernel.Config{Topology: topo, Deterministic: true, Seed: uint64(len(page)), GeneralPath: general, Trace: trace})
+	h := &eventHash{Hash64: fnv.New64a()}
+	e := newEnv(t, kernel.Config{Topology: topo, Deterministic: true, Seed: uint64(len(page)), GeneralPath: general, Trace: h.add})
 	e.limit = 20 * time.Second
 	e.wellBehaved()
 	rec := e.recoverKeeperBudget(2_000_000)
@@ -123,7 +113,7 @@ func runEcallPage(t *testing.T, page []byte, topo string, general bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	digest := fmt.Sprintf("%d events, hash %#x\nconsole %q\nobjects %+v", events, h.Sum64(), e.con, snap)
+	digest := fmt.Sprintf("%d events, hash %#x\nconsole %q\nobjects %+v", h.events, h.Sum64(), e.con, snap)
 	// And every program's registers: what a message left there.
 	doms := []kernel.Key{p.Domain, pong.Domain}
 	for _, g := range e.good {

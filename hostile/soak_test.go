@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"maps"
 	"math/rand/v2"
@@ -157,17 +158,8 @@ func TestSoakFastPathMatches(t *testing.T) {
 			}
 			run := func(general bool) result {
 				var r result
-				h := fnv.New64a()
-				var b [32]byte
-				cfg := kernel.Config{Deterministic: true, GeneralPath: general, Trace: func(e kernel.Event) {
-					r.events++
-					r.lastEvt = e
-					binary.LittleEndian.PutUint64(b[0:], uint64(e.Core))
-					binary.LittleEndian.PutUint64(b[8:], uint64(e.Domain))
-					binary.LittleEndian.PutUint64(b[16:], uint64(e.Arg))
-					h.Write(b[:24])
-					h.Write([]byte(e.What))
-				}}
+				h := &eventHash{Hash64: fnv.New64a()}
+				cfg := kernel.Config{Deterministic: true, GeneralPath: general, Trace: h.add}
 				r.stats = soakWith(t, 100+seed, 20_000, cfg, func(m *kernel.Machine) {
 					st := m.Stats()
 					for _, c := range st.Cores {
@@ -182,7 +174,7 @@ func TestSoakFastPathMatches(t *testing.T) {
 					}
 					fmt.Fprintf(h, "%+v", snap)
 				})
-				r.hash = h.Sum64()
+				r.hash, r.events, r.lastEvt = h.Sum64(), h.events, h.last
 				return r
 			}
 			fast, general := run(false), run(true)
@@ -199,6 +191,25 @@ func TestSoakFastPathMatches(t *testing.T) {
 			}
 		})
 	}
+}
+
+// eventHash hashes the kernel events it is given (Config.Trace), to
+// compare two runs; other writes to it (a snapshot) go into the hash too.
+type eventHash struct {
+	hash.Hash64
+	events int
+	last   kernel.Event
+	b      [24]byte
+}
+
+func (h *eventHash) add(e kernel.Event) {
+	h.events++
+	h.last = e
+	binary.LittleEndian.PutUint64(h.b[0:], uint64(e.Core))
+	binary.LittleEndian.PutUint64(h.b[8:], uint64(e.Domain))
+	binary.LittleEndian.PutUint64(h.b[16:], uint64(e.Arg))
+	h.Write(h.b[:])
+	h.Write([]byte(e.What))
 }
 
 // soak makes random invocations until want have been made, on machines
