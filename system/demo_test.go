@@ -11,6 +11,21 @@ import (
 	"github.com/keyfish-os/keyfish/loader"
 )
 
+// runDemo loads the demo into s, starts it and runs it to rest, checking
+// the invariants; it returns the demo's programs.
+func runDemo(t *testing.T, s *System, opt DemoOptions) []*DemoProgram {
+	t.Helper()
+	progs, err := s.LoadDemo(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := StartAll(progs); err != nil {
+		t.Fatal(err)
+	}
+	runSys(t, s)
+	return progs
+}
+
 func TestDemo(t *testing.T) {
 	for _, tc := range topologies {
 		t.Run(tc.name, func(t *testing.T) {
@@ -20,14 +35,7 @@ func TestDemo(t *testing.T) {
 				t.Skip("-short: parallel mode only")
 			}
 			s, con := newSys(t, tc.cfg)
-			progs, err := s.LoadDemo(DemoOptions{Computes: 3, ComputeRounds: 5, PingRounds: 100, SpinBudget: 500_000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := StartAll(progs); err != nil {
-				t.Fatal(err)
-			}
-			runSys(t, s)
+			progs := runDemo(t, s, DemoOptions{Computes: 3, ComputeRounds: 5, PingRounds: 100, SpinBudget: 500_000})
 			names := map[string]bool{}
 			for _, p := range progs {
 				names[p.Name] = true

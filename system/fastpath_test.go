@@ -32,15 +32,9 @@ func TestDemoFastPathMatches(t *testing.T) {
 				cfg.GeneralPath = general
 				cfg.Trace = func(e kernel.Event) { r.events = append(r.events, e) }
 				s, con := newSys(t, cfg)
-				progs, err := s.LoadDemo(DemoOptions{Computes: 2, ComputeRounds: 2, PingRounds: 100, SpinBudget: 200_000})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := StartAll(progs); err != nil {
-					t.Fatal(err)
-				}
-				runSys(t, s)
+				runDemo(t, s, DemoOptions{Computes: 2, ComputeRounds: 2, PingRounds: 100, SpinBudget: 200_000})
 				r.console = con.String()
+				var err error
 				if r.snap, err = s.M.Inspect(); err != nil {
 					t.Fatal(err)
 				}
