@@ -324,7 +324,11 @@ func (s *series) ref(unit string) Ref {
 
 // sample takes e.count rounds of samples; each round samples every series
 // once, in order, so that references and the things compared with them
-// see the same machine conditions.
+// see the same machine conditions. A warm-up round comes first and is not
+// kept (except with Options.Short): the first measurements of a process
+// run slow on the VMs this was written on, by 50 to 70% for a native
+// round trip and a Go channel round trip alike (BENCHMARKS.md), and the
+// first benchmark of a run would carry that in one of its samples.
 func (e *env) sample(ss ...*series) error {
 	for _, s := range ss {
 		if s.probe != nil {
@@ -334,7 +338,11 @@ func (e *env) sample(ss ...*series) error {
 			}
 		}
 	}
-	for round := 0; round < e.count; round++ {
+	first := 0
+	if !e.opts.Short {
+		first = -1
+	}
+	for round := first; round < e.count; round++ {
 		var b strings.Builder
 		for _, s := range ss {
 			if s.missing != "" {
@@ -345,13 +353,19 @@ func (e *env) sample(ss ...*series) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
-			s.samples = append(s.samples, v)
+			if round >= 0 {
+				s.samples = append(s.samples, v)
+			}
 			if b.Len() > 0 {
 				b.WriteString(", ")
 			}
 			fmt.Fprintf(&b, "%s %s", s.name, fmtNum(v))
 		}
-		e.logf("sample %d/%d: %s", round+1, e.count, b.String())
+		if round < 0 {
+			e.logf("warm-up (not kept): %s", b.String())
+		} else {
+			e.logf("sample %d/%d: %s", round+1, e.count, b.String())
+		}
 	}
 	return nil
 }
