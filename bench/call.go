@@ -198,6 +198,7 @@ func (sp ppSpec) rt(e *env, n int) measure {
 		if err != nil {
 			return 0, err
 		}
+		runtime.GC() // the base run's system, before the next is built
 		d, err := sp.run(e, n)
 		if err != nil {
 			return 0, err
