@@ -119,10 +119,19 @@ func (m *Machine) MustCall(k Key, order int64, data []byte, keys ...Key) Reply {
 	return r
 }
 
-// NewDomain buys a domain of the given kind from bank, under meter, with
-// keeper as its domain keeper (DK(0) for none), and returns its domain key.
-// A native domain's space is the program registered under program.
+// NewDomain buys a stopped domain of the given kind from bank, runs it
+// under meter, and returns its domain key. A native domain's space is the
+// program registered under program (ignored for other kinds, whose space
+// the caller sets). Its key registers are all DK(0): give it what it needs
+// with SetKeyReg, and a keeper with the domain key's OCDomainSetSlot.
 func (m *Machine) NewDomain(bank, meter Key, kind abi.Kind, program string) (Key, error) {
+	var id uint64
+	if kind == abi.KindNative {
+		var err error
+		if id, err = m.ProgramID(program); err != nil {
+			return Key{}, err
+		}
+	}
 	r, err := m.Call(bank, int64(abi.OCBankBuyDomain), Words(uint64(kind)))
 	if err != nil {
 		return Key{}, err
@@ -131,17 +140,24 @@ func (m *Machine) NewDomain(bank, meter Key, kind abi.Kind, program string) (Key
 		return Key{}, fmt.Errorf("keyfish: buying a domain: return code %d", r.RC)
 	}
 	dom := r.Keys[0]
-	if _, err := m.Call(dom, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotMeter)), meter); err != nil {
+	if err := m.setSlot(dom, abi.SlotMeter, meter); err != nil {
 		return Key{}, err
 	}
 	if kind == abi.KindNative {
-		id, err := m.ProgramID(program)
-		if err != nil {
+		if err := m.setSlot(dom, abi.SlotSpace, DK(id)); err != nil {
 			return Key{}, err
 		}
-		m.Call(dom, int64(abi.OCDomainSetSlot), Words(uint64(abi.SlotSpace)), DK(id))
 	}
 	return dom, nil
+}
+
+// setSlot puts k in root slot slot of the domain dom names.
+func (m *Machine) setSlot(dom Key, slot abi.Slot, k Key) error {
+	r, err := m.Call(dom, int64(abi.OCDomainSetSlot), Words(uint64(slot)), k)
+	if err == nil && r.RC != 0 {
+		err = fmt.Errorf("keyfish: setting the domain's slot %d: return code %d", slot, r.RC)
+	}
+	return err
 }
 
 // SetKeyReg puts k in key register i of the domain dom names.
