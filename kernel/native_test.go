@@ -74,3 +74,35 @@ func TestNativePanicTraps(t *testing.T) {
 		})
 	}
 }
+
+// TestNewDomainErrors: NewDomain names what went wrong, and a domain it
+// could not set up is not left bought from the bank.
+func TestNewDomainErrors(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native"})
+	m := s.m
+	domains := func() uint64 {
+		return m.MustCall(m.PrimeBank(), int64(abi.OCBankGetLedger), nil).Word(int(abi.LedgerUsedDomains))
+	}
+	before := domains()
+	for _, tc := range []struct {
+		name    string
+		bank    Key
+		program string
+	}{
+		{"unknown program", m.PrimeBank(), "no-such-program"},
+		{"not a bank", DK(7), "ping"},
+	} {
+		if _, err := m.NewDomain(tc.bank, m.PrimeMeter(), abi.KindNative, tc.program); err == nil {
+			t.Errorf("%s: NewDomain succeeded", tc.name)
+		}
+		if got := domains(); got != before {
+			t.Errorf("%s: the bank holds %d domains, had %d", tc.name, got, before)
+		}
+	}
+	if _, err := m.NewDomain(m.PrimeBank(), m.PrimeMeter(), abi.KindNative, "ping"); err != nil {
+		t.Fatal(err)
+	}
+	if got := domains(); got != before+1 {
+		t.Errorf("after a good NewDomain the bank holds %d domains, want %d", got, before+1)
+	}
+}
