@@ -62,25 +62,37 @@ func (e *env) bounceSeries() *series {
 
 // nativeRT measures native round trips between ping in cluster pingHome
 // and echo in cluster echoHome on topology topo: nanoseconds per round
-// trip, the time of a run with n round trips less that of a run with one,
-// so that the machine's start and the end of its run (its cores polling
-// until they sleep, 60 to 260 µs here) do not count, as for rv64 (ppSpec.rt).
+// trip, less what a machine run costs whatever it does (perRoundTrip; the
+// start and end of a run take 60 to 260 µs here).
 func (e *env) nativeRT(topo string, pingHome, echoHome, n int) measure {
+	return perRoundTrip(n, 1, func(n int) (time.Duration, error) {
+		return e.nativeRun(topo, pingHome, echoHome, n)
+	})
+}
+
+// perRoundTrip measures nanoseconds per round trip of run, which does n
+// round trips in each of pairs pairs: a run of n less a run of one, so
+// that what every run costs (building, loading, start-up, the end of the
+// machine's run) does not count. The garbage collector runs between the
+// two, so that the first run's machine is not collected during the
+// second. For n of 1 or less (a go test benchmark's first try) it is the
+// one run's time.
+func perRoundTrip(n, pairs int, run func(n int) (time.Duration, error)) measure {
 	return func() (float64, error) {
 		if n <= 1 {
-			d, err := e.nativeRun(topo, pingHome, echoHome, n)
-			return float64(d.Nanoseconds()), err
+			d, err := run(n)
+			return float64(d.Nanoseconds()) / float64(pairs), err
 		}
-		base, err := e.nativeRun(topo, pingHome, echoHome, 1)
+		base, err := run(1)
 		if err != nil {
 			return 0, err
 		}
-		runtime.GC() // the base run's machine, before the next is built
-		d, err := e.nativeRun(topo, pingHome, echoHome, n)
+		runtime.GC()
+		d, err := run(n)
 		if err != nil {
 			return 0, err
 		}
-		return float64((d - base).Nanoseconds()) / float64(n-1), nil
+		return float64((d - base).Nanoseconds()) / float64((n-1)*pairs), nil
 	}
 }
 
@@ -189,22 +201,10 @@ func (sp ppSpec) run(e *env, n int) (time.Duration, error) {
 	return d, s.wantLines(fmt.Sprintf("ping: %d round trips ok", n), sp.pairs)
 }
 
-// rt measures nanoseconds per round trip, all pairs together: the time of
-// a run with n round trips per pair less that of a run with one, so that
-// loading, start-up and exit do not count.
+// rt measures nanoseconds per round trip, all pairs together, less
+// loading, start-up and exit (perRoundTrip).
 func (sp ppSpec) rt(e *env, n int) measure {
-	return func() (float64, error) {
-		base, err := sp.run(e, 1)
-		if err != nil {
-			return 0, err
-		}
-		runtime.GC() // the base run's system, before the next is built
-		d, err := sp.run(e, n)
-		if err != nil {
-			return 0, err
-		}
-		return float64((d - base).Nanoseconds()) / float64((n-1)*sp.pairs), nil
-	}
+	return perRoundTrip(n, sp.pairs, func(n int) (time.Duration, error) { return sp.run(e, n) })
 }
 
 func benchCallRV64(e *env) ([]Result, error) {
