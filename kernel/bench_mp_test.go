@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	flagpkg "flag"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -11,7 +12,11 @@ import (
 // between two one-core clusters in parallel mode: the caller's outbox goes
 // to the callee's cluster's inbox and the reply comes back the same way.
 // Compare it with BenchmarkCacheLineBounce, run alongside.
+// -idle.yield=false stops the idle cores yielding to Go's scheduler as
+// they poll (idleYield).
 func BenchmarkCrossClusterRoundTrip(b *testing.B) {
+	idleYield = *idleYieldFlag
+	defer func() { idleYield = true }()
 	s := newTestSys(b, Config{Topology: "native,native"})
 	ping, pong := s.pingPongB(b, uint64(b.N))
 	s.splitPingPong(ping, pong)
@@ -34,6 +39,8 @@ func BenchmarkCrossClusterRoundTrip(b *testing.B) {
 	b.ReportMetric(float64(sleeps)/float64(b.N), "sleeps/op")
 	b.ReportMetric(float64(spins)/float64(b.N), "idlepolls/op")
 }
+
+var idleYieldFlag = flagpkg.Bool("idle.yield", true, "BenchmarkCrossClusterRoundTrip: idle cores yield to Go's scheduler as they poll")
 
 // BenchmarkCacheLineBounce is the reference for cross-core messages: two
 // goroutines locked to OS threads bounce one cache line, each spinning for

@@ -412,7 +412,7 @@ func (c *Core) run(ctx context.Context) {
 		if spins < spinLimit {
 			spins++
 			c.stats.idleSpins++
-			if spins%16 == 0 {
+			if spins%16 == 0 && idleYield {
 				// Let other goroutines in: a core just woken (or anything
 				// else the host runs) must not wait behind this spin.
 				// Spinning without yielding measured 35 times slower
@@ -432,6 +432,13 @@ func (c *Core) run(ctx context.Context) {
 		c.lastPoll = nanotime()
 	}
 }
+
+// idleYield makes idle cores yield to Go's scheduler every 16 polls. Only
+// benchmarks turn it off, before a machine runs, to measure what the
+// yield costs: on a 16-CPU host with CPUs to spare, where it might only
+// have moved core goroutines between threads, cross-cluster round trips
+// took the same time with it and without it (BENCHMARKS.md, "16 cores").
+var idleYield = true
 
 // beginIdle starts an idle spell of c (parallel mode): the native events
 // that ran since the last clock reading are charged up to now, and the
