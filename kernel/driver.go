@@ -202,10 +202,29 @@ func (c *Core) execute(d *Domain) {
 		return
 	}
 	c.graceEpoch, c.selfStop = 0, false
-	c.afterRun(d, kindOf(d.kind).run(c, d))
+	// Each kind's run by a direct call, which the compiler can do without
+	// the keyfish command's profile.
+	var ev event
+	switch d.kind {
+	case abi.KindNative:
+		ev = nativeCPU.run(c, d)
+	case abi.KindRV64:
+		ev = rvCPU.run(c, d)
+	default:
+		ev = kindOf(d.kind).run(c, d)
+	}
+	// The usual end of an event, here so that it needs no call with or
+	// without the keyfish command's profile: an invocation that the fast
+	// path performs.
+	if ev == evInvoke && c.graceEpoch == 0 && c.fastInvoke(d) {
+		return // d's event is over, and the target runs next here
+	}
+	c.afterRun(d, ev)
 }
 
-// afterRun handles what stopped d's run, ev, and ends the event.
+// afterRun handles what stopped d's run, ev, and ends the event, where
+// the invocation fast path has declined or is not for ev (execute tries
+// it first).
 func (c *Core) afterRun(d *Domain, ev event) {
 	if g := c.graceEpoch; g != 0 && ev == evInvoke {
 		// A native program's calls changed mappings: its final invocation
@@ -219,9 +238,6 @@ func (c *Core) afterRun(d *Domain, ev event) {
 	}
 	switch ev {
 	case evInvoke:
-		if c.fastInvoke(d) {
-			return // d's event is over, and the target runs next here
-		}
 		c.stats.invocations++
 		c.trace(d, "invoke", c.inv.order)
 		c.invoke(d, &c.inv)

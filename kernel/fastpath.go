@@ -77,12 +77,19 @@ func (c *Core) fastInvoke(d *Domain) bool {
 	} else {
 		t.endWait()
 	}
-	if t.kind == abi.KindNative {
-		t.cpu.nat.receive(inv.order, inv.data, db) // a direct call
-	} else {
+	switch t.kind { // direct calls
+	case abi.KindNative:
+		t.cpu.nat.receive(inv.order, inv.data, db)
+	case abi.KindRV64:
+		rvCPU.receive(c, t, inv.order, inv.data, db)
+	default:
 		kindOf(t.kind).receive(c, t, inv.order, inv.data, db)
 	}
-	t.takeKeys(d, inv.from, k3) // from register to register
+	if t.recv.keys == recvDefault && inv.from&0xfff == 0 {
+		t.takeFourth(k3) // the usual case, inlined
+	} else {
+		t.takeSentKeys(d, inv.from, k3)
+	}
 	if inv.typ == abi.InvCall {
 		d.state = dsWaiting
 	} else {

@@ -15,7 +15,7 @@ type invocation struct {
 	// keys are the keys sent, once gathered (gathered set); until then
 	// they are in the invoker's key registers from. The general path
 	// gathers them first thing (invoke); the fast path moves them from
-	// register to register (takeKeys).
+	// register to register (takeFourth, takeSentKeys).
 	keys     [4]Key
 	from     keyRegs
 	gathered bool
@@ -73,28 +73,47 @@ func (d *Domain) putKeys(keys *[4]Key) {
 	}
 }
 
-// takeKeys puts in t's key registers, as its receive area names them, the
-// keys d sends from its key registers from, with k3 in place of the
-// fourth: what gatherKeys and then putKeys do, without the copy between.
-// t is not d.
-func (t *Domain) takeKeys(d *Domain, from keyRegs, k3 Key) {
-	if t.recv.keys != recvDefault {
-		var keys [4]Key
-		d.gatherKeys(&keys, from)
-		keys[3] = k3
-		t.putKeys(&keys)
+// The fast path moves the keys d sends from its key registers from, with
+// k3 in place of the fourth, straight into t's key registers, as t's
+// receive area names them: what gatherKeys and then putKeys do, without
+// the copy between (t is not d). takeFourth is the usual case, which the
+// fast path tests for itself so that it inlines without the keyfish
+// command's profile; takeSentKeys is the rest.
+
+// takeFourth moves no keys sent but (perhaps) the fourth, into the usual
+// registers.
+func (t *Domain) takeFourth(k3 Key) {
+	dst := (*[4]Key)(t.keys[abi.KRRecv0:])
+	*(*[3]Key)(dst[:3]) = [3]Key{}
+	dst[3] = k3
+}
+
+// takeSentKeys moves keys sent in the first three registers, or keys
+// that t receives elsewhere than in the usual registers.
+func (t *Domain) takeSentKeys(d *Domain, from keyRegs, k3 Key) {
+	if regs := t.recv.keys; regs != recvDefault {
+		// Key by key, as putKeys stores them (register 0 discards), each
+		// read from d's register as gatherKeys would (register 0 holds
+		// DK(0)).
+		for i := range 3 {
+			if r := regs.reg(i); r != 0 {
+				if f := from.reg(i); f != 0 {
+					t.keys[r] = d.keys[f]
+				} else {
+					t.keys[r] = Key{}
+				}
+			}
+		}
+		if r := regs.reg(3); r != 0 {
+			t.keys[r] = k3
+		}
 		return
 	}
 	dst := (*[4]Key)(t.keys[abi.KRRecv0:])
-	if from&0xfff == 0 {
-		// The usual case: no keys sent but (perhaps) the fourth.
-		*(*[3]Key)(dst[:3]) = [3]Key{}
-	} else {
-		// Register 0 always holds DK(0): it needs no test.
-		dst[0] = d.keys[from.reg(0)]
-		dst[1] = d.keys[from.reg(1)]
-		dst[2] = d.keys[from.reg(2)]
-	}
+	// Register 0 always holds DK(0): it needs no test.
+	dst[0] = d.keys[from.reg(0)]
+	dst[1] = d.keys[from.reg(1)]
+	dst[2] = d.keys[from.reg(2)]
 	dst[3] = k3
 }
 

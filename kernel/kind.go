@@ -13,7 +13,7 @@ type cpuKind interface {
 	// receive puts a message, all but its keys, into d: order or return
 	// code, string (cut to d's receive buffer), and the start key's data
 	// byte (or abi.EcallFromResume). The keys go into d's key registers
-	// (Core.deliver, takeKeys).
+	// (Core.deliver, takeFourth, takeSentKeys).
 	receive(c *Core, d *Domain, order int64, data []byte, db int64)
 	// setResult gives d the result of an invocation that delivers no
 	// message (a FORK).
@@ -43,7 +43,11 @@ const (
 	evStopped                  // it stopped itself (Core.selfStop): its event just ends
 )
 
-var kinds = [...]cpuKind{abi.KindNative: &nativeKind{}}
+var kinds = [...]cpuKind{abi.KindNative: nativeCPU}
+
+// nativeCPU is the native kind, for the direct calls of the hot paths
+// (Core.execute, fastInvoke); rvCPU is the rv64 kind.
+var nativeCPU = &nativeKind{}
 
 // kindOf returns the CPU kind k. Domains are only bought with kinds the
 // machine has clusters for, so k is always valid here.

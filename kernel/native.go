@@ -185,8 +185,10 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 		return evSlice
 	}
 	c.slice -= nativeSliceTicks
-	if ev := c.meterFor(d); ev != 0 {
-		return ev
+	if !c.leaseCovers(d, true) {
+		if ev := c.meterFor(d); ev != 0 {
+			return ev
+		}
 	}
 	inv := &c.inv
 	if a := &d.cpu.nat.action; !a.set {
@@ -207,7 +209,9 @@ func (k *nativeKind) run(c *Core, d *Domain) event {
 		// in every event would cost more than the rest of this call.
 		p(x)
 		x.d = nil
-		c.chargeNative(d)
+		if !c.countNative(d) {
+			c.chargeNative(d)
+		}
 		if c.selfStop {
 			// It stopped itself: its final invocation is abandoned.
 			return evStopped

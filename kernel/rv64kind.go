@@ -53,7 +53,10 @@ func (t *rvTranslator) Translate(vaddr uint64, acc rv64.Access) (*mem.Page, bool
 
 type rvKind struct{}
 
-func init() { kinds[abi.KindRV64] = &rvKind{} }
+func init() { kinds[abi.KindRV64] = rvCPU }
+
+// rvCPU is the rv64 kind, for direct calls (see nativeCPU).
+var rvCPU = &rvKind{}
 
 // Register numbers of the ecall convention.
 const (
@@ -80,9 +83,11 @@ func (*rvKind) run(c *Core, d *Domain) event {
 	}
 	rc.trans.c, rc.trans.d = c, d
 	for {
-		if ev := c.meterFor(d); ev != 0 {
-			c.trap.info.pc = r.PC // where it stopped: the keeper and DomainState see it
-			return ev
+		if !c.leaseCovers(d, false) {
+			if ev := c.meterFor(d); ev != 0 {
+				c.trap.info.pc = r.PC // where it stopped: the keeper and DomainState see it
+				return ev
+			}
 		}
 		// meterFor left ticks in the lease and the slice is not over, so
 		// the budget is positive; at least 1 all the same, since Run takes
