@@ -360,9 +360,6 @@ func (c *Core) charge(d *Domain, n int64) {
 	c.stats.busyTicks += uint64(n)
 }
 
-// chargeNative charges a native event of d. Every nativeBatch events the
-// clock is read and the time since the last reading charged, shared among
-// the batch's domains by their numbers of events (spendBatch).
 // leaseCovers reports whether c's current lease is on d's meter, was
 // last used for d's kind (native or not), and has ticks left: meterFor's
 // usual answer, written small enough for the compiler to inline into the
@@ -381,34 +378,36 @@ func (c *Core) leaseCovers(d *Domain, native bool) bool {
 func (c *Core) countNative(d *Domain) bool {
 	l := c.lease
 	n := l.events + 1
-	if n >= int(c.batchEvents) {
-		return false
-	}
-	switch d {
-	case l.bdom[0]:
-		l.bn[0]++
-	case l.bdom[1]:
-		l.bn[1]++
-	default:
+	if n >= int(c.batchEvents) || !l.countIn(d) {
 		return false
 	}
 	l.events = n
 	return true
 }
 
-func (c *Core) chargeNative(d *Domain) {
-	l := c.lease
-	n := l.events + 1 // compared from a register, not reloaded
-	l.events = n
+// countIn counts an event of d in the batch if d is one of its two
+// domains, and reports whether it was.
+func (l *lease) countIn(d *Domain) bool {
 	switch d {
 	case l.bdom[0]:
 		l.bn[0]++
 	case l.bdom[1]:
 		l.bn[1]++
 	default:
-		if c.joinBatch(d) {
-			return
-		}
+		return false
+	}
+	return true
+}
+
+// chargeNative charges a native event of d. Every nativeBatch events the
+// clock is read and the time since the last reading charged, shared among
+// the batch's domains by their numbers of events (spendBatch).
+func (c *Core) chargeNative(d *Domain) {
+	l := c.lease
+	n := l.events + 1 // compared from a register, not reloaded
+	l.events = n
+	if !l.countIn(d) && c.joinBatch(d) {
+		return
 	}
 	if n >= int(c.batchEvents) {
 		c.chargeBatch(d)
