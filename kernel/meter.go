@@ -260,7 +260,7 @@ func (c *Core) meterFor(d *Domain) event {
 		// A lease taken on this very meter is dropped at any epoch change
 		// (Core.ack, flushMeter), so while the core holds one, current or
 		// spare, the meter is still live.
-		if s.hdr == c.lease.hdr() && s.alloc == c.lease.alloc && c.lease.left > 0 {
+		if c.leaseCovers(d, native) {
 			return 0
 		}
 		for i := range c.leases {
