@@ -15,6 +15,7 @@ const (
 	refChannel = "Go channel round trip"
 	refPipe    = "Linux pipe round trip"
 	refBounce  = "cache-line bounce round trip"
+	refRing    = "two-line round trip (request line, reply line)"
 	refQEMU    = "qemu-riscv64"
 )
 
@@ -58,6 +59,12 @@ func (e *env) bounceSeries() *series {
 	n := e.size(200000, 20000)
 	return optional(refBounce, func() (float64, error) { return bounceRT(n) },
 		func() error { _, err := bounceRT(10); return err })
+}
+
+func (e *env) ringSeries() *series {
+	n := e.size(200000, 20000)
+	return optional(refRing, func() (float64, error) { return ringRT(n) },
+		func() error { _, err := ringRT(10); return err })
 }
 
 // nativeRT measures native round trips between ping in cluster pingHome
@@ -129,11 +136,11 @@ func benchCallNative(e *env) ([]Result, error) {
 func benchCrossCluster(e *env) ([]Result, error) {
 	n := e.size(100000, 10000)
 	kf := newSeries("keyfish", e.nativeRT("native,native", 0, 1, n))
-	bounce, ch := e.bounceSeries(), e.channelSeries()
-	if err := e.sample(kf, bounce, ch); err != nil {
+	bounce, ring, ch := e.bounceSeries(), e.ringSeries(), e.channelSeries()
+	if err := e.sample(kf, bounce, ring, ch); err != nil {
 		return nil, err
 	}
-	r := result("call/cross-cluster", "ns", kf.samples, bounceRef(bounce), ch.ref("ns"))
+	r := result("call/cross-cluster", "ns", kf.samples, bounceRef(bounce), bounceRef(ring), ch.ref("ns"))
 	r.setTarget(ratioAtMost(0, 2))
 	return []Result{r}, nil
 }

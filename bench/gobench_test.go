@@ -83,9 +83,16 @@ func BenchmarkRefPipe(b *testing.B) {
 	report(b, func() (float64, error) { return pipeRT(b.N) }, "ns/roundtrip")
 }
 
+// BenchmarkRefRing is the two-line round trip reference, as a plain mean
+// over b.N round trips (keyfish bench reports the fastest batch instead).
+func BenchmarkRefRing(b *testing.B) {
+	d := bounceAttempt(1, max(b.N, 1), time.Now().Add(time.Hour), true)
+	b.ReportMetric(float64(d.Nanoseconds())/float64(max(b.N, 1)), "ns/roundtrip")
+}
+
 // BenchmarkRefBounce is the cache-line bounce reference, as a plain mean
 // over b.N round trips (keyfish bench reports the fastest batch instead).
 func BenchmarkRefBounce(b *testing.B) {
-	d := bounceAttempt(1, max(b.N, 1), time.Now().Add(time.Hour))
+	d := bounceAttempt(1, max(b.N, 1), time.Now().Add(time.Hour), false)
 	b.ReportMetric(float64(d.Nanoseconds())/float64(max(b.N, 1)), "ns/roundtrip")
 }

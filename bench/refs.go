@@ -51,7 +51,17 @@ type cacheLine struct {
 // round trips run in batches of 100 in up to eight attempts, each with a
 // fresh partner thread, and the result is the fastest batch's mean. n
 // bounds the round trips, and a quarter of a second the time.
-func bounceRT(n int) (float64, error) {
+func bounceRT(n int) (float64, error) { return lineRT(n, false) }
+
+// ringRT is bounceRT with the request and the reply on two cache lines,
+// each written by one thread only: the floor for a queue whose replies
+// travel apart from its requests, as a message in a sender's outbox or a
+// slot of a ring of messages does (BENCHMARKS.md, "Session 21"). A
+// message bigger than a line adds the transfers of its other lines.
+func ringRT(n int) (float64, error) { return lineRT(n, true) }
+
+// lineRT is bounceRT, on two lines if two.
+func lineRT(n int, two bool) (float64, error) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		return 0, errors.New("needs GOMAXPROCS ≥ 2")
 	}
@@ -60,16 +70,20 @@ func bounceRT(n int) (float64, error) {
 	best := time.Duration(1 << 62)
 	per := max(n/batch/attempts, 1)
 	for range attempts {
-		best = min(best, bounceAttempt(per, batch, time.Now().Add(budget/attempts)))
+		best = min(best, bounceAttempt(per, batch, time.Now().Add(budget/attempts), two))
 	}
 	return float64(best.Nanoseconds()) / batch, nil
 }
 
 // bounceAttempt runs batches batches of size round trips with a new
 // partner thread, or as many as it can by deadline (at least one), and
-// returns the fastest batch's time.
-func bounceAttempt(batches, size int, deadline time.Time) time.Duration {
-	line := new(cacheLine)
+// returns the fastest batch's time. The partner answers on the request's
+// line, or on a line of its own if two.
+func bounceAttempt(batches, size int, deadline time.Time, two bool) time.Duration {
+	line, reply := new(cacheLine), new(cacheLine)
+	if !two {
+		reply = line
+	}
 	var stop atomic.Bool
 	done := make(chan struct{})
 	go func() {
@@ -80,7 +94,7 @@ func bounceAttempt(batches, size int, deadline time.Time) time.Duration {
 			if !spinUntilOr(&line.v, i, &stop) {
 				return
 			}
-			line.v.Store(i + 1)
+			reply.v.Store(i + 1)
 		}
 	}()
 	runtime.LockOSThread()
@@ -91,7 +105,7 @@ func bounceAttempt(batches, size int, deadline time.Time) time.Duration {
 		t0 := time.Now()
 		for range size {
 			line.v.Store(v)
-			spinUntilOr(&line.v, v+1, nil)
+			spinUntilOr(&reply.v, v+1, nil)
 			v += 2
 		}
 		best = min(best, time.Since(t0))
