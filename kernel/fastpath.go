@@ -16,13 +16,16 @@ import "github.com/keyfish-os/keyfish/abi"
 // copy of the keys sent into the invocation and out again (they go from
 // register to register), and finishEvent.
 //
+// A target homed in another cluster gets its message the same way
+// (fastSend).
+//
 // Declined, for the general path: a self-stop pending from the event (a
 // pending grace period is afterRun's, before this); a woken staller (it
 // holds a wake-up to pass on); an invoker with deferred operations on it,
 // or killed; FORK; keys of any other type (restart keys among them: a
-// keeper's answer to a trap); a void key; a target homed elsewhere, in
-// another state, or whose restart discards the message; an invocation
-// whose keys were already gathered (one the kernel made: a trap's CALL).
+// keeper's answer to a trap); a void key; a target in another state, or
+// whose restart discards the message; an invocation whose keys were
+// already gathered (one the kernel made: a trap's CALL).
 func (c *Core) fastInvoke(d *Domain) bool {
 	if c.noFast || c.selfStop || d.retry {
 		return false
@@ -37,11 +40,17 @@ func (c *Core) fastInvoke(d *Domain) bool {
 		cl.mu.Lock()
 	}
 	t := k.hdr.domain()
-	if !k.hdr.valid(k.alloc) || t.home.Load() != cl || d.deferred != nil || d.dead() {
+	if !k.hdr.valid(k.alloc) || d.deferred != nil || d.dead() {
 		if cl.shared {
 			cl.mu.Unlock()
 		}
 		return false
+	}
+	if t.home.Load() != cl {
+		if cl.shared {
+			cl.mu.Unlock()
+		}
+		return c.fastSend(d, t, k)
 	}
 	db := int64(abi.EcallFromResume)
 	if k.kt == ktStart {
@@ -101,5 +110,62 @@ func (c *Core) fastInvoke(d *Domain) bool {
 	if cl.shared {
 		cl.mu.Unlock()
 	}
+	return true
+}
+
+// fastSend sends d's invocation c.inv of k, a valid start or resume key of
+// t, homed in another cluster, and ends d's event: what afterRun, invoke,
+// invokeStart or invokeResume, sendRemote and finishEvent do for it, with
+// the keys sent going from d's registers straight into its outbox. It
+// declines, having done nothing, when d's outbox is still away (the
+// general path parks d until it is free) or the resume key is stale (the
+// general path invokes DK(0) instead). fastInvoke checked the rest,
+// holding the cluster lock, and gave it up: as the general path does
+// between its look at the target's home and sendRemote.
+func (c *Core) fastSend(d, t *Domain, k Key) bool {
+	inv := &c.inv
+	if d.outBusy.Load() || k.kt == ktResume && t.resumeGen.Load() != k.val {
+		return false
+	}
+	c.stats.invocations++
+	c.stats.fast++
+	c.trace(d, "invoke", inv.order)
+	c.stats.byKey[k.kt&31]++
+	d.recv = inv.recv
+	kind := mReply
+	if k.kt == ktStart {
+		kind = mInvoke
+		d.stalledOn = nil
+	}
+	d.outBusy.Store(true) // first, as in sendRemote
+	o := &d.out
+	o.kind, o.typ, o.key, o.order = kind, inv.typ, k, inv.order
+	// The keys sent, as gatherKeys would copy them (register 0 holds
+	// DK(0)); a CALL's fourth is d's resume key.
+	from := inv.from
+	o.keys[0], o.keys[1], o.keys[2] = d.keys[from.reg(0)], d.keys[from.reg(1)], d.keys[from.reg(2)]
+	o.gen, o.rc, o.hasReply, o.stopOnReturn = 0, 0, false, false
+	o.setData(inv.data)
+	if inv.typ == abi.InvCall {
+		o.keys[3] = d.beginWait(d.waitKind())
+		o.gen = o.keys[3].val
+	} else {
+		o.keys[3] = d.keys[from.reg(3)]
+	}
+	to := t.home.Load()
+	cl := c.cl
+	cl.lock()
+	switch {
+	case inv.typ == abi.InvCall:
+		d.state = dsWaiting
+		d.remoteCall = o.gen
+	case kind == mReply:
+		c.becomeAvailableLocked(d) // a RETURN to a resume key
+	default:
+		d.state = dsSending // a RETURN to a start key: back when delivered
+	}
+	d.executing = nil // what finishEvent does for a domain that left
+	cl.unlock()
+	c.post(to, d)
 	return true
 }

@@ -41,8 +41,9 @@ type CoreStats struct {
 	Events      uint64 // domain runs handled
 	Invocations uint64
 	// FastInvocations is the part of Invocations that took the fast path
-	// (a CALL or RETURN within the cluster done in one step; see
-	// Config.GeneralPath).
+	// (a CALL or RETURN to a start or resume key done in one step: within
+	// the cluster a direct switch, to another cluster the message sent;
+	// see Config.GeneralPath).
 	FastInvocations uint64
 	Traps           uint64
 	Slices          uint64 // preemptions at the end of a slice

@@ -42,9 +42,11 @@ type Config struct {
 	// Log receives kernel diagnostics (native panics); nil discards them.
 	Log io.Writer
 	// GeneralPath turns off the invocation fast path (a CALL or RETURN
-	// to a domain of the invoker's own cluster, done in one step), so
-	// that every invocation takes the general one. The two must behave
-	// identically, event for event: this is for comparing them.
+	// to a start or resume key, done in one step: a direct switch to a
+	// domain of the invoker's own cluster, or the message sent to one of
+	// another), so that every invocation takes the general one. The two
+	// must behave identically, event for event: this is for comparing
+	// them.
 	GeneralPath bool
 }
 
