@@ -50,7 +50,7 @@ func (c *Core) fastInvoke(d *Domain) bool {
 		if cl.shared {
 			cl.mu.Unlock()
 		}
-		return c.fastSend(d, t, k)
+		return c.fastSend(d, t)
 	}
 	db := int64(abi.EcallFromResume)
 	if k.kt == ktStart {
@@ -113,8 +113,8 @@ func (c *Core) fastInvoke(d *Domain) bool {
 	return true
 }
 
-// fastSend sends d's invocation c.inv of k, a valid start or resume key of
-// t, homed in another cluster, and ends d's event: what afterRun, invoke,
+// fastSend sends d's invocation c.inv of its key k, a valid start or
+// resume key of t, homed in another cluster, and ends d's event: what afterRun, invoke,
 // invokeStart or invokeResume, sendRemote and finishEvent do for it, with
 // the keys sent going from d's registers straight into its outbox. It
 // declines, having done nothing, when d's outbox is still away (the
@@ -122,8 +122,15 @@ func (c *Core) fastInvoke(d *Domain) bool {
 // general path invokes DK(0) instead). fastInvoke checked the rest,
 // holding the cluster lock, and gave it up: as the general path does
 // between its look at the target's home and sendRemote.
-func (c *Core) fastSend(d, t *Domain, k Key) bool {
+//
+// Never inlined: in fastInvoke it would make that too big to inline into
+// execute, and cost the round trip within a cluster more than the call
+// costs one between clusters.
+//
+//go:noinline
+func (c *Core) fastSend(d, t *Domain) bool {
 	inv := &c.inv
+	k := inv.key
 	if d.outBusy.Load() || k.kt == ktResume && t.resumeGen.Load() != k.val {
 		return false
 	}
