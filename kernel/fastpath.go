@@ -114,14 +114,14 @@ func (c *Core) fastInvoke(d *Domain) bool {
 }
 
 // fastSend sends d's invocation c.inv of its key k, a valid start or
-// resume key of t, homed in another cluster, and ends d's event: what afterRun, invoke,
-// invokeStart or invokeResume, sendRemote and finishEvent do for it, with
-// the keys sent going from d's registers straight into its outbox. It
-// declines, having done nothing, when d's outbox is still away (the
-// general path parks d until it is free) or the resume key is stale (the
-// general path invokes DK(0) instead). fastInvoke checked the rest,
-// holding the cluster lock, and gave it up: as the general path does
-// between its look at the target's home and sendRemote.
+// resume key of t, homed in another cluster, and ends d's event: what
+// afterRun, invoke, invokeStart or invokeResume and finishEvent do around
+// sendRemote, without invoke's dispatch and second look at the key, or
+// finishEvent's. It declines, having done nothing, when d's outbox is
+// still away (the general path parks d until it is free) or the resume key
+// is stale (the general path invokes DK(0) instead). fastInvoke checked
+// the rest, holding the cluster lock, and gave it up: as the general path
+// does between its look at the target's home and sendRemote.
 //
 // Never inlined: in fastInvoke it would make that too big to inline into
 // execute, and cost the round trip within a cluster more than the call
@@ -144,35 +144,12 @@ func (c *Core) fastSend(d, t *Domain) bool {
 		kind = mInvoke
 		d.stalledOn = nil
 	}
-	d.outBusy.Store(true) // first, as in sendRemote
-	o := &d.out
-	o.kind, o.typ, o.key, o.order = kind, inv.typ, k, inv.order
-	// The keys sent, as gatherKeys would copy them (register 0 holds
-	// DK(0)); a CALL's fourth is d's resume key.
-	from := inv.from
-	o.keys[0], o.keys[1], o.keys[2] = d.keys[from.reg(0)], d.keys[from.reg(1)], d.keys[from.reg(2)]
-	o.gen, o.rc, o.hasReply, o.stopOnReturn = 0, 0, false, false
-	o.setData(inv.data)
-	if inv.typ == abi.InvCall {
-		o.keys[3] = d.beginWait(d.waitKind())
-		o.gen = o.keys[3].val
-	} else {
-		o.keys[3] = d.keys[from.reg(3)]
-	}
-	to := t.home.Load()
+	inv.gathered = true
+	d.gatherKeys(&inv.keys, inv.from)
+	c.sendRemote(d, k, inv, kind)
 	cl := c.cl
 	cl.lock()
-	switch {
-	case inv.typ == abi.InvCall:
-		d.state = dsWaiting
-		d.remoteCall = o.gen
-	case kind == mReply:
-		c.becomeAvailableLocked(d) // a RETURN to a resume key
-	default:
-		d.state = dsSending // a RETURN to a start key: back when delivered
-	}
 	d.executing = nil // what finishEvent does for a domain that left
 	cl.unlock()
-	c.post(to, d)
 	return true
 }
