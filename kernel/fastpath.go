@@ -115,9 +115,9 @@ func (c *Core) fastInvoke(d *Domain) bool {
 
 // fastSend sends d's invocation c.inv of its key k, a valid start or
 // resume key of t, homed in another cluster, and ends d's event: what
-// afterRun, invoke, invokeStart or invokeResume and finishEvent do around
-// sendRemote, without invoke's dispatch and second look at the key, or
-// finishEvent's. It declines, having done nothing, when d's outbox is
+// afterRun, invoke and invokeStart or invokeResume do around sendRemote,
+// without invoke's dispatch and second look at the key, then finishEvent,
+// as the general path. It declines, having done nothing, when d's outbox is
 // still away (the general path parks d until it is free) or the resume key
 // is stale (the general path invokes DK(0) instead). fastInvoke checked
 // the rest, holding the cluster lock, and gave it up: as the general path
@@ -147,9 +147,11 @@ func (c *Core) fastSend(d, t *Domain) bool {
 	inv.gathered = true
 	d.gatherKeys(&inv.keys, inv.from)
 	c.sendRemote(d, k, inv, kind)
-	cl := c.cl
-	cl.lock()
-	d.executing = nil // what finishEvent does for a domain that left
-	cl.unlock()
+	// The general path's end of the event, not a copy of part of it:
+	// between fastInvoke's look and sendRemote another core of a shared
+	// cluster may have deferred an operation on d or killed it, and once
+	// the message is posted d's reply may have come back and d be
+	// running on another core already (finishEvent leaves it alone).
+	c.finishEvent(d)
 	return true
 }
