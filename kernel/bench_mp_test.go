@@ -78,3 +78,26 @@ func BenchmarkCacheLineBounce(b *testing.B) {
 	b.StopTimer()
 	<-done
 }
+
+// BenchmarkEmptyRun measures Machine.Run's fixed cost in parallel mode:
+// a run with nothing to do, on one core and on two. A host that runs
+// many short jobs, one Run each, pays it at each. On one core the run
+// ends at the core's first look; with more, the cores poll before they
+// sleep, and the last to sleep wakes the others to end the run.
+func BenchmarkEmptyRun(b *testing.B) {
+	for _, topo := range []string{"native", "native:2", "native,native"} {
+		b.Run(topo, func(b *testing.B) {
+			s := newTestSys(b, Config{Topology: topo})
+			var spins uint64
+			for b.Loop() {
+				if err := s.m.Run(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for _, c := range s.m.cores {
+				spins += c.stats.idleSpins
+			}
+			b.ReportMetric(float64(spins)/float64(b.N), "idlepolls/op")
+		})
+	}
+}

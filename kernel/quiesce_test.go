@@ -56,3 +56,22 @@ func TestDirectSwitchChainAcknowledges(t *testing.T) {
 		}
 	}
 }
+
+// TestLoneCoreEndsWithoutPolling checks that a run on one core ends as
+// soon as its work does: with no other core awake and nothing pending,
+// only the host could give the core work, so it goes to sleep, and so
+// finishes the run, without polling first. A run that ends without work
+// at all polls no more.
+func TestLoneCoreEndsWithoutPolling(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native"})
+	ping, _ := s.pingPong(10)
+	for i, want := range []uint64{10, 10} {
+		s.run()
+		if got := s.regs(ping)[2]; got != want {
+			t.Fatalf("run %d: %d good replies, want %d", i, got, want)
+		}
+		if n := s.m.cores[0].stats.idleSpins; n != 0 {
+			t.Fatalf("run %d: the lone core polled %d times before ending the run", i, n)
+		}
+	}
+}
