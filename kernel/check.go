@@ -264,8 +264,8 @@ func (m *Machine) checkQueues(live map[*header]*Bank, fail func(string, ...any))
 				break
 			}
 		}
-		if n != cl.nready {
-			fail("cluster %d: ready queue holds %d, count says %d", cl.index, n, cl.nready)
+		if uint64(n) != cl.nready.Load() {
+			fail("cluster %d: ready queue holds %d, count says %d", cl.index, n, cl.nready.Load())
 		}
 		for _, d := range cl.outWait {
 			note(d, fmt.Sprintf("cluster %d's outbox-wait list", cl.index))

@@ -23,9 +23,9 @@ type Cluster struct {
 	mu     sync.Mutex
 	shared bool
 
-	readyHead, readyTail *Domain // (mu) linked through qprev/qnext
-	nready               int     // (mu)
-	graceHead            *Domain // (mu) linked through qnext
+	readyHead, readyTail *Domain    // (mu) linked through qprev/qnext
+	nready               relaxedU64 // written under mu; read by any core of the cluster
+	graceHead            *Domain    // (mu) linked through qnext
 	timers               timerHeap
 	zombies              []*Domain // (mu) killed domains whose outbox is still away
 	outWait              []*Domain // (mu) domains waiting for their outbox to be free
@@ -88,7 +88,7 @@ func (cl *Cluster) pushReady(d *Domain) {
 		cl.readyHead = d
 	}
 	cl.readyTail = d
-	cl.nready++
+	cl.nready.Add(1)
 	cl.kick()
 }
 
@@ -113,7 +113,7 @@ func (cl *Cluster) unlinkReady(d *Domain) {
 		cl.readyTail = d.qprev
 	}
 	d.qprev, d.qnext = nil, nil
-	cl.nready--
+	cl.nready.Add(^uint64(0))
 }
 
 // kick wakes a sleeping core of the cluster, if any.

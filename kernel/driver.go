@@ -132,6 +132,13 @@ func (c *Core) step() bool {
 	d := c.cur
 	c.cur = nil
 	if d == nil {
+		if c.cl.nready.Load() == 0 {
+			// Looked at without the lock: an idle core of a shared
+			// cluster polls here, and took the lock's line from the busy
+			// cores at each poll.
+			c.flushReleases()
+			return worked
+		}
 		c.cl.lock()
 		d = c.cl.popReady()
 		if d != nil {
