@@ -4,7 +4,8 @@ package kernel
 
 import "sync/atomic"
 
-// relaxedU64 is a word written by one owner and read by anyone; see
+// relaxedU64 is a word written by one owner (one core, or whoever holds
+// the lock that guards it) and read by anyone; see
 // relaxed_norace.go. Under the race detector its stores are atomic.
 type relaxedU64 struct{ v atomic.Uint64 }
 
