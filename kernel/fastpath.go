@@ -147,11 +147,22 @@ func (c *Core) fastSend(d, t *Domain) bool {
 	inv.gathered = true
 	d.gatherKeys(&inv.keys, inv.from)
 	c.sendRemote(d, k, inv, kind)
+	if testHookSent != nil {
+		testHookSent(c, d, false)
+	}
 	// The general path's end of the event, not a copy of part of it:
 	// between fastInvoke's look and sendRemote another core of a shared
 	// cluster may have deferred an operation on d or killed it, and once
 	// the message is posted d's reply may have come back and d be
 	// running on another core already (finishEvent leaves it alone).
 	c.finishEvent(d)
+	if testHookSent != nil {
+		testHookSent(c, d, true)
+	}
 	return true
 }
+
+// testHookSent is nil but in tests, which set it before a run to stop a
+// core in fastSend where another core may overtake it: after d's message
+// is posted (ended false) and after d's event is ended (ended true).
+var testHookSent func(c *Core, d *Domain, ended bool)

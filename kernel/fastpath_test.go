@@ -3,7 +3,10 @@ package kernel
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/keyfish-os/keyfish/abi"
 )
@@ -143,4 +146,78 @@ func eventAt(evs []Event, i int) any {
 		return evs[i]
 	}
 	return "(none)"
+}
+
+// TestFastSendLeavesAnOvertakingCoreAlone stops a core in fastSend just
+// after it posted its domain's CALL to another cluster, until the reply
+// has come back and the other core of the (shared) cluster is running
+// the domain; then lets it end the event, and looks at the domain while
+// it still runs on the other core. fastSend once cleared the domain's
+// executing core there without looking, leaving it executing on no core,
+// and a domain-key invocation on it from its cluster then failed on the
+// missing core.
+func TestFastSendLeavesAnOvertakingCoreAlone(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native:2,native"})
+	m := s.m
+	var held, checked atomic.Bool // the caller runs on, held; the look is done
+	m.RegisterProgram("caller", func(x *Ctx) {
+		r := x.Regs()
+		if r[0] == 1 {
+			// The reply to the first call: wait for the look.
+			held.Store(true)
+			waitFor(t, &checked)
+		}
+		if r[0] < 3 {
+			r[0]++
+			x.CallGate(krPartner, &Msg{})
+		}
+	})
+	caller, echo := s.native("caller"), s.native("pong")
+	m.MustCall(caller, int64(abi.OCDomainSetHome), Words(0))
+	m.MustCall(echo, int64(abi.OCDomainSetHome), Words(1))
+	start, _ := m.StartKey(echo, 0)
+	m.SetKeyReg(caller, int(krPartner), start)
+	m.MakeAvailable(echo)
+	d := caller.hdr.domain()
+	var sends atomic.Int32
+	var other, sender *Core
+	var state runState
+	testHookSent = func(c *Core, sent *Domain, ended bool) {
+		if sent != d || sends.Load() > 1 {
+			return
+		}
+		if !ended {
+			sends.Add(1)
+			waitFor(t, &held) // the reply is back, and the caller runs elsewhere
+			return
+		}
+		sends.Add(1)
+		c.cl.lock()
+		other, state, sender = d.executing, d.state, c
+		c.cl.unlock()
+		checked.Store(true)
+	}
+	defer func() { testHookSent = nil }()
+	m.RunDomain(caller)
+	s.run()
+	if !checked.Load() {
+		t.Fatal("the hook never looked")
+	}
+	if state != dsExecuting || other == nil || other == sender {
+		t.Fatalf("after the sender's event ended, the caller running on the other core is %s on core %v (the sender was core %d)",
+			state, other, sender.index)
+	}
+	if got := s.regs(caller)[0]; got != 3 {
+		t.Fatalf("the caller made %d calls, want 3", got)
+	}
+}
+
+// waitFor waits, yielding, until f is set, or fails t after 10 s.
+func waitFor(t *testing.T, f *atomic.Bool) {
+	for deadline := time.Now().Add(10 * time.Second); !f.Load(); runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Error("timed out waiting for another core")
+			return
+		}
+	}
 }
