@@ -195,13 +195,13 @@ func TestStressDeterministic(t *testing.T) {
 // TestStressParallel runs it with one goroutine per core (run it with
 // -race).
 func TestStressParallel(t *testing.T) {
-	rounds := 5
+	rounds, msgs := 12, 2000
 	if testing.Short() {
-		rounds = 2
+		rounds, msgs = 3, 500
 	}
 	for i := range rounds {
-		w := &crossWorkload{clients: 16, servers: 6, msgs: 200}
-		topo := []string{"native:2,native,native", "4*native:1"}[i%2]
+		w := &crossWorkload{clients: 16, servers: 6, msgs: msgs}
+		topo := []string{"native:2,native,native", "4*native:1", "native:2,native:2"}[i%3]
 		runCross(t, Config{Topology: topo}, w)
 	}
 }
