@@ -134,6 +134,9 @@ func (c *Core) fastSend(d, t *Domain) bool {
 	if d.outBusy.Load() || k.kt == ktResume && t.resumeGen.Load() != k.val {
 		return false
 	}
+	if testHookSend != nil {
+		testHookSend(c, d, sendBegun)
+	}
 	c.stats.invocations++
 	c.stats.fast++
 	c.trace(d, "invoke", inv.order)
@@ -147,8 +150,8 @@ func (c *Core) fastSend(d, t *Domain) bool {
 	inv.gathered = true
 	d.gatherKeys(&inv.keys, inv.from)
 	c.sendRemote(d, k, inv, kind)
-	if testHookSent != nil {
-		testHookSent(c, d, false)
+	if testHookSend != nil {
+		testHookSend(c, d, sendPosted)
 	}
 	// The general path's end of the event, not a copy of part of it:
 	// between fastInvoke's look and sendRemote another core of a shared
@@ -156,13 +159,22 @@ func (c *Core) fastSend(d, t *Domain) bool {
 	// the message is posted d's reply may have come back and d be
 	// running on another core already (finishEvent leaves it alone).
 	c.finishEvent(d)
-	if testHookSent != nil {
-		testHookSent(c, d, true)
+	if testHookSend != nil {
+		testHookSend(c, d, sendEnded)
 	}
 	return true
 }
 
-// testHookSent is nil but in tests, which set it before a run to stop a
-// core in fastSend where another core may overtake it: after d's message
-// is posted (ended false) and after d's event is ended (ended true).
-var testHookSent func(c *Core, d *Domain, ended bool)
+// testHookSend is nil but in tests, which set it before a run to stop a
+// core in fastSend where another core may overtake it: before anything
+// is done, after d's message is posted, and after d's event is ended.
+var testHookSend func(c *Core, d *Domain, at sendPoint)
+
+// sendPoint names the places in fastSend where testHookSend is called.
+type sendPoint int
+
+const (
+	sendBegun sendPoint = iota
+	sendPosted
+	sendEnded
+)

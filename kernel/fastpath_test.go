@@ -182,11 +182,11 @@ func TestFastSendLeavesAnOvertakingCoreAlone(t *testing.T) {
 	var sends atomic.Int32
 	var other, sender *Core
 	var state runState
-	testHookSent = func(c *Core, sent *Domain, ended bool) {
-		if sent != d || sends.Load() > 1 {
+	testHookSend = func(c *Core, sent *Domain, at sendPoint) {
+		if sent != d || sends.Load() > 1 || at == sendBegun {
 			return
 		}
-		if !ended {
+		if at == sendPosted {
 			sends.Add(1)
 			waitFor(t, &held) // the reply is back, and the caller runs elsewhere
 			return
@@ -197,7 +197,7 @@ func TestFastSendLeavesAnOvertakingCoreAlone(t *testing.T) {
 		c.cl.unlock()
 		checked.Store(true)
 	}
-	defer func() { testHookSent = nil }()
+	defer func() { testHookSend = nil }()
 	m.RunDomain(caller)
 	s.run()
 	if !checked.Load() {
@@ -219,5 +219,70 @@ func waitFor(t *testing.T, f *atomic.Bool) {
 			t.Error("timed out waiting for another core")
 			return
 		}
+	}
+}
+
+// TestFastSendRunsDeferredOperations holds a core at the start of
+// fastSend, while its domain is still executing, until another core of
+// the cluster has invoked the domain's domain key: the operation is
+// deferred on the domain until it stops executing. The send must then
+// perform it as it ends the event, as finishEvent does: fastSend once
+// left it for the domain's next event, which never comes here (the
+// callee never answers), and the invoker waited for ever.
+func TestFastSendRunsDeferredOperations(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native:2,native"})
+	m := s.m
+	var begun, once atomic.Bool
+	m.RegisterProgram("sink", func(x *Ctx) {}) // never answers
+	m.RegisterProgram("caller", func(x *Ctx) {
+		if r := x.Regs(); r[0] == 0 {
+			r[0] = 1
+			x.CallGate(krPartner, &Msg{})
+		}
+	})
+	m.RegisterProgram("observer", func(x *Ctx) {
+		r := x.Regs()
+		switch r[0] {
+		case 0:
+			r[0] = 1
+			waitFor(t, &begun) // the caller is in fastSend, held
+			x.CallGate(krPartner, &Msg{Order: int64(abi.OCDomainGetState)})
+		case 1:
+			r[0], r[1] = 2, uint64(x.Order())+1
+		}
+	})
+	caller, sink, observer := s.native("caller"), s.native("sink"), s.native("observer")
+	for k, home := range map[Key]uint64{caller: 0, observer: 0, sink: 1} {
+		m.MustCall(k, int64(abi.OCDomainSetHome), Words(home))
+	}
+	start, _ := m.StartKey(sink, 0)
+	m.SetKeyReg(caller, int(krPartner), start)
+	m.SetKeyReg(observer, int(krPartner), caller)
+	m.MakeAvailable(sink)
+	d := caller.hdr.domain()
+	testHookSend = func(c *Core, sent *Domain, at sendPoint) {
+		if sent != d || at != sendBegun || !once.CompareAndSwap(false, true) {
+			return
+		}
+		begun.Store(true)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); runtime.Gosched() {
+			c.cl.lock()
+			deferred := d.deferred != nil
+			c.cl.unlock()
+			if deferred {
+				return
+			}
+		}
+		t.Error("the observer's invocation was never deferred on the caller")
+	}
+	defer func() { testHookSend = nil }()
+	m.RunDomain(caller)
+	m.RunDomain(observer)
+	s.run()
+	if !once.Load() {
+		t.Fatal("the caller's CALL never took the fast send")
+	}
+	if r := s.regs(observer); r[0] != 2 || r[1] != uint64(abi.RCOk)+1 {
+		t.Fatalf("the observer's domain-key invocation: step %d, answer %d (want step 2, rc %d + 1)", r[0], r[1], abi.RCOk)
 	}
 }
