@@ -367,14 +367,6 @@ func (m *Machine) runParallel(ctx context.Context) error {
 	defer stop()
 	var wg sync.WaitGroup
 	for _, c := range m.cores {
-		// A wake left over from the last run's end (finish notifies
-		// every core, and the core that finished never sleeps again to
-		// take it) would wake the core from its first sleep for nothing,
-		// to poll all over again.
-		select {
-		case <-c.wake:
-		default:
-		}
 		c.wakeUp()
 		wg.Add(1)
 		go func() {
@@ -491,6 +483,14 @@ const spinLimit = 200
 func (c *Core) sleep(ctx context.Context) bool {
 	m := c.m
 	c.flushMeter()
+	// A wake left from before would end this sleep for nothing, to poll
+	// all over again: one for a sleep that ended otherwise (a timer, the
+	// end of the last run, whose finish notifies every core). Dropped
+	// before the core says it sleeps, it cannot be one meant for now.
+	select {
+	case <-c.wake:
+	default:
+	}
 	c.sleeping.Store(true)
 	c.cl.idle.Add(1)
 	c.goIdle()

@@ -75,3 +75,25 @@ func TestLoneCoreEndsWithoutPolling(t *testing.T) {
 		}
 	}
 }
+
+// TestSleepsOnceAtTheEnd runs a machine of two one-core clusters empty,
+// again and again: each core may sleep once at most a run, the first to
+// run out of work while the other polls, and no wake is left to end a
+// sleep for nothing. (The end of each run once left one in the channel
+// of the core that did not end it, and that core slept twice a run,
+// polling 200 times more in between.)
+func TestSleepsOnceAtTheEnd(t *testing.T) {
+	s := newTestSys(t, Config{Topology: "native,native"})
+	for run := range 5 {
+		var before []uint64
+		for _, c := range s.m.cores {
+			before = append(before, c.stats.sleeps)
+		}
+		s.run()
+		for i, c := range s.m.cores {
+			if n := c.stats.sleeps - before[i]; n > 1 {
+				t.Fatalf("run %d: core %d slept %d times with nothing to do", run, i, n)
+			}
+		}
+	}
+}
