@@ -213,10 +213,14 @@ func TestFastSendLeavesAnOvertakingCoreAlone(t *testing.T) {
 }
 
 // waitFor waits, yielding, until f is set, or fails t after 10 s.
-func waitFor(t *testing.T, f *atomic.Bool) {
-	for deadline := time.Now().Add(10 * time.Second); !f.Load(); runtime.Gosched() {
+func waitFor(t *testing.T, f *atomic.Bool) { waitUntil(t, f.Load, "another core") }
+
+// waitUntil waits, yielding, until done reports true, or fails t after
+// 10 s, saying what it waited for.
+func waitUntil(t *testing.T, done func() bool, what string) {
+	for deadline := time.Now().Add(10 * time.Second); !done(); runtime.Gosched() {
 		if time.Now().After(deadline) {
-			t.Error("timed out waiting for another core")
+			t.Errorf("timed out waiting for %s", what)
 			return
 		}
 	}
@@ -265,15 +269,11 @@ func TestFastSendRunsDeferredOperations(t *testing.T) {
 			return
 		}
 		begun.Store(true)
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); runtime.Gosched() {
+		waitUntil(t, func() bool {
 			c.cl.lock()
-			deferred := d.deferred != nil
-			c.cl.unlock()
-			if deferred {
-				return
-			}
-		}
-		t.Error("the observer's invocation was never deferred on the caller")
+			defer c.cl.unlock()
+			return d.deferred != nil
+		}, "the observer's invocation to be deferred on the caller")
 	}
 	defer func() { testHookSend = nil }()
 	m.RunDomain(caller)
